@@ -1,0 +1,4 @@
+"""Measurement: sessions over engine workers, device telemetry, statistics, results, exports.
+
+Never imports ``tui``.
+"""

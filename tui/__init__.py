@@ -1,0 +1,1 @@
+"""What the user touches: the typer CLI and the Textual app."""
