@@ -1,4 +1,4 @@
-"""Errors a user can act on. The CLI prints their message and exits non-zero, without a traceback."""
+"""Errors a user can act on: the CLI prints the message and exits non-zero, with no traceback."""
 
 
 class PlmprofError(Exception):

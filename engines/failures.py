@@ -1,0 +1,24 @@
+"""Map an exception raised inside a worker to a status and a message a user understands."""
+
+from __future__ import annotations
+
+from engines.errors import InvalidInputError, PlmprofError, UnsupportedError
+from engines.messages import Status
+
+_OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory")
+_COMPILE_MARKERS = ("torch._dynamo", "torch._inductor", "BackendCompilerFailed")
+
+
+def classify(exc: BaseException) -> tuple[Status, str]:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    first_line = text.splitlines()[0][:300]
+    if isinstance(exc, MemoryError) or any(m in text.lower() for m in _OOM_MARKERS):
+        return Status.OOM, f"out of memory: {first_line}"
+    if isinstance(exc, UnsupportedError):
+        return Status.UNSUPPORTED, str(exc)
+    if isinstance(exc, InvalidInputError | PlmprofError):
+        return Status.ERROR, str(exc)
+    module = type(exc).__module__
+    if any(m in module or m in text for m in _COMPILE_MARKERS):
+        return Status.COMPILE_FAILED, f"torch.compile failed: {first_line}"
+    return Status.ERROR, first_line

@@ -1,0 +1,124 @@
+"""Messages a worker process sends up its pipe. Small, picklable, no statistics.
+
+Timestamps are ``time.monotonic()`` seconds: CLOCK_MONOTONIC, shared by every process on the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from engines.batching import Batch
+from engines.structure import ModelShape
+
+
+class Status(StrEnum):
+    """How a run (or one worker of it) ended. One list, used everywhere."""
+
+    OK = "ok"
+    OOM = "oom"
+    COMPILE_FAILED = "compile_failed"
+    UNSUPPORTED = "unsupported"
+    ERROR = "error"
+    CRASHED = "crashed"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class WorkloadSummary:
+    source: str
+    sequences: int
+    truncated: int
+    max_residues: int | None
+    longest: int
+    batches: int
+    residues: int
+    real_tokens: int
+    padded_tokens: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    worker: int
+    device: str
+    device_name: str
+    load_s: float
+    shape: ModelShape
+    attention: str
+    rss_bytes: int
+    device_allocated_bytes: int | None
+    workload: WorkloadSummary
+    batches: tuple[Batch, ...]
+    lengths: tuple[int, ...]
+    special_tokens: int
+    threads: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Compiling:
+    worker: int
+    stage: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Compiled:
+    worker: int
+    seconds: float
+    recompilations: int
+
+
+@dataclass(frozen=True)
+class WarmedUp:
+    """Warm-up is over. ``first_call_s`` is the cold first call, reported apart from latency."""
+
+    worker: int
+    first_call_s: float
+    calls: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """One timed call on batch number ``batch`` of the plan sent in ``Loaded``."""
+
+    worker: int
+    start: float
+    end: float
+    batch: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    worker: int
+    rss_peak_bytes: int
+    device_max_allocated_bytes: int | None = None
+    device_max_reserved_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Quality:
+    worker: int
+    metrics: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failed:
+    worker: int
+    status: Status
+    message: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Finished:
+    worker: int
+    status: Status
+    iterations: int
+
+
+WorkerMessage = (
+    Loaded | Compiling | Compiled | WarmedUp | BatchDone | Memory | Quality | Failed | Finished
+)

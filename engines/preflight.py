@@ -1,0 +1,38 @@
+"""Checks made before any worker starts: a run that cannot work fails here, clearly and fast."""
+
+from __future__ import annotations
+
+from engines.backends.torch_device import check_cuda
+from engines.catalog import get_model_info
+from engines.errors import UnsupportedError
+from engines.inputs import PlannedWorkload, plan_workload
+from engines.spec import RunSpec
+
+
+def check_runnable(spec: RunSpec) -> PlannedWorkload:
+    """Raise a ``PlmprofError`` for anything that cannot run; return the planned workload."""
+    import torch
+
+    info = get_model_info(spec.model)
+    if spec.mode != "inference":
+        raise UnsupportedError(f"mode '{spec.mode}' is planned but not implemented yet")
+    for device in spec.worker_devices():
+        family = device.partition(":")[0]
+        if family == "cuda":
+            check_cuda(torch.device(device), spec.dtype)
+        elif family == "neuron":
+            raise UnsupportedError(
+                "--device neuron: the Neuron engine is not available in this build"
+            )
+    pending = {
+        "--int8": spec.int8 != "none",
+        "--prune": spec.prune != "none",
+        "--prune-layers": spec.prune_layers > 0,
+        "--prune-heads": spec.prune_heads > 0,
+        "--compile": spec.compile != "none",
+        "--quality": spec.quality,
+    }
+    asked = [flag for flag, on in pending.items() if on]
+    if asked:
+        raise UnsupportedError(f"{', '.join(asked)}: not available in this build yet")
+    return plan_workload(spec, info)

@@ -1,0 +1,152 @@
+"""``RunSpec``: what one run executes. Frozen, validated on creation, JSON round-trippable.
+
+The TUI form, the CLI flags and a sweep grid all produce one; nothing else configures a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from engines.catalog import DEFAULT_MODEL, get_model_info
+from engines.errors import InvalidInputError
+
+DTYPES = ("fp32", "fp16", "bf16")
+INT8_SCHEMES = ("none", "dynamic", "weight-only")
+ATTENTIONS = ("eager", "sdpa", "flash_attention_2")
+COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
+MODES = ("inference", "training")
+_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|neuron(:\d+)?)$")
+_PRUNE = re.compile(r"^(none|2:4|unstructured:(0(\.\d+)?|1(\.0+)?))$")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run. Sizes are in residues unless named ``tokens``; times in seconds.
+
+    Exactly one workload source is set: ``seq_len`` (synthetic), ``lengths`` (a named length
+    distribution) or ``fasta`` (a file).
+    """
+
+    model: str = DEFAULT_MODEL
+    weights: str = "random"
+    device: str = "cpu"
+    dtype: str = "fp32"
+    autocast: bool = False
+    int8: str = "none"
+    prune: str = "none"
+    prune_layers: int = 0
+    prune_heads: int = 0
+    attention: str = "sdpa"
+    compile: str = "none"
+    batch_size: int = 8
+    token_budget: int | None = None
+    buckets: tuple[int, ...] = ()
+    seq_len: int | None = 256
+    lengths: str | None = None
+    fasta: str | None = None
+    num_sequences: int | None = None
+    mode: str = "inference"
+    workers: int = 1
+    devices: tuple[str, ...] = ()
+    memory_limit_mb: int | None = None
+    warmup: int = 2
+    duration_s: float = 10.0
+    min_iters: int = 10
+    max_iters: int | None = None
+    threads: int | None = None
+    seed: int = 0
+    quality: bool = False
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "buckets", tuple(self.buckets))
+        object.__setattr__(self, "devices", tuple(self.devices))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        _validate(self)
+
+    @property
+    def batching(self) -> str:
+        if self.buckets:
+            return "buckets"
+        return "token-budget" if self.token_budget else "fixed"
+
+    def worker_devices(self) -> tuple[str, ...]:
+        """Each worker's device: ``devices`` when given, else ``workers`` copies of ``device``."""
+        return self.devices or (self.device,) * self.workers
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["buckets"] = list(self.buckets)
+        data["devices"] = list(self.devices)
+        data["notes"] = list(self.notes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInputError(f"unknown run settings: {', '.join(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> RunSpec:
+        return dataclasses.replace(self, **changes)
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InvalidInputError(f"{name} '{value}' is not one of {', '.join(choices)}")
+
+
+def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise InvalidInputError(f"{name} must be greater than 0 (got {value})")
+
+
+def _validate(spec: RunSpec) -> None:
+    get_model_info(spec.model)
+    for device in (spec.device, *spec.devices):
+        if not _DEVICE.match(device):
+            raise InvalidInputError(
+                f"unknown device '{device}'; use cpu, cuda, cuda:N, neuron or neuron:N"
+            )
+    _choice("dtype", spec.dtype, DTYPES)
+    _choice("int8 scheme", spec.int8, INT8_SCHEMES)
+    _choice("attention", spec.attention, ATTENTIONS)
+    _choice("compile mode", spec.compile, COMPILE_MODES)
+    _choice("mode", spec.mode, MODES)
+    if not _PRUNE.match(spec.prune):
+        raise InvalidInputError(
+            f"prune '{spec.prune}' is not none, 2:4 or unstructured:S with 0 <= S <= 1"
+        )
+    if spec.prune_layers < 0 or spec.prune_heads < 0:
+        raise InvalidInputError("--prune-layers and --prune-heads must be 0 or more")
+    _positive("batch size", spec.batch_size)
+    _positive("token budget", spec.token_budget, allow_none=True)
+    _positive("duration", spec.duration_s)
+    _positive("workers", spec.workers)
+    _positive("memory limit", spec.memory_limit_mb, allow_none=True)
+    _positive("number of sequences", spec.num_sequences, allow_none=True)
+    _positive("max iterations", spec.max_iters, allow_none=True)
+    _positive("threads", spec.threads, allow_none=True)
+    if spec.min_iters < 1:
+        raise InvalidInputError(f"min iterations must be at least 1 (got {spec.min_iters})")
+    if spec.warmup < 0:
+        raise InvalidInputError(f"warm-up must be 0 or more (got {spec.warmup})")
+    if any(b <= 0 for b in spec.buckets):
+        raise InvalidInputError(f"bucket boundaries must be positive (got {list(spec.buckets)})")
+    if spec.devices and len(spec.devices) != spec.workers:
+        raise InvalidInputError(
+            f"{len(spec.devices)} devices given for {spec.workers} workers; give one per worker"
+        )
+    sources = [s for s in (spec.seq_len, spec.lengths, spec.fasta) if s is not None]
+    if len(sources) != 1:
+        raise InvalidInputError("give exactly one workload: --seq-len, --lengths or --fasta")
+    _positive("sequence length", spec.seq_len, allow_none=True)
+    if spec.token_budget and spec.buckets:
+        raise InvalidInputError("--token-budget and --buckets are two batching schemes: pick one")

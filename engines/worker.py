@@ -1,0 +1,35 @@
+"""Entry point of a spawned worker process. Imports nothing heavy before pinning its devices.
+
+``CUDA_VISIBLE_DEVICES`` and ``NEURON_RT_VISIBLE_CORES`` are read once, when their runtime loads,
+so they are set from the task before torch is imported here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """What the parent hands one worker process; ``env`` is set before any runtime loads."""
+
+    spec: dict[str, object]
+    index: int
+    device: str
+    env: dict[str, str]
+
+
+def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:
+    os.environ.update(task.env)
+    # Ctrl-C reaches the whole process group; the parent decides when to stop this worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from engines.runner import run_worker
+
+    try:
+        run_worker(task, conn.send, stop.is_set)
+    finally:
+        conn.close()

@@ -1,0 +1,150 @@
+"""Gathers the messages of a run's workers: per-worker state, batch timings, memory, outcomes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from engines.messages import (
+    BatchDone,
+    Compiled,
+    Compiling,
+    Failed,
+    Finished,
+    Loaded,
+    Memory,
+    Quality,
+    Status,
+    WarmedUp,
+    WorkerMessage,
+)
+from profilers.stats import RollingPercentiles
+from profilers.throughput import BatchTiming
+
+# When workers end differently, the run takes the most serious status.
+_SEVERITY = (
+    Status.OK,
+    Status.INTERRUPTED,
+    Status.UNSUPPORTED,
+    Status.ERROR,
+    Status.COMPILE_FAILED,
+    Status.CRASHED,
+    Status.OOM,
+)
+
+
+@dataclass
+class WorkerRecord:
+    index: int
+    device: str
+    phase: str = "starting"
+    loaded: Loaded | None = None
+    warmed: WarmedUp | None = None
+    compiled: Compiled | None = None
+    compiling: Compiling | None = None
+    memory: Memory | None = None
+    quality: Quality | None = None
+    status: Status | None = None
+    message: str | None = None
+    detail: str = ""
+    iterations: int = 0
+    pid: int | None = None
+
+
+@dataclass
+class RunCollector:
+    """Holds everything the workers said. Feed it with :meth:`handle`; it computes nothing heavy."""
+
+    devices: tuple[str, ...]
+    workers: dict[int, WorkerRecord] = field(init=False)
+    timings: list[BatchTiming] = field(default_factory=list)
+    batch_latency: RollingPercentiles = field(default_factory=RollingPercentiles)
+    sequence_latency: RollingPercentiles = field(default_factory=RollingPercentiles)
+    # (worker, batch number in that worker's plan) -> times measured
+    batch_counts: Counter[tuple[int, int]] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.workers = {i: WorkerRecord(i, d) for i, d in enumerate(self.devices)}
+
+    def handle(self, message: WorkerMessage) -> None:
+        record = self.workers[message.worker]
+        match message:
+            case BatchDone():
+                self._batch(record, message)
+            case Loaded():
+                record.loaded = message
+                record.phase = "warming"
+            case Compiling():
+                record.compiling = message
+                record.phase = "compiling"
+            case Compiled():
+                record.compiled = message
+            case WarmedUp():
+                record.warmed = message
+                record.phase = "measuring"
+            case Memory():
+                record.memory = message
+            case Quality():
+                record.quality = message
+            case Failed():
+                self._end(record, message.status, message.message)
+                record.detail = message.detail
+            case Finished():
+                self._end(record, message.status, None)
+
+    def _batch(self, record: WorkerRecord, message: BatchDone) -> None:
+        if record.loaded is None:
+            raise ValueError(f"worker {record.index} sent a batch before its plan")
+        batch = record.loaded.batches[message.batch]
+        record.iterations += 1
+        self.batch_counts[(record.index, message.batch)] += 1
+        latency = message.end - message.start
+        self.timings.append(
+            BatchTiming(
+                message.worker,
+                message.start,
+                message.end,
+                batch.sequences,
+                batch.residues,
+                batch.padded_tokens,
+            )
+        )
+        self.batch_latency.add(message.end, latency)
+        if batch.sequences:
+            self.sequence_latency.add(message.end, latency / batch.sequences)
+
+    def _end(self, record: WorkerRecord, status: Status, message: str | None) -> None:
+        if record.status is None:
+            record.status = status
+            record.message = message
+            record.phase = "done"
+
+    def mark_crashed(self, index: int, message: str) -> None:
+        self._end(self.workers[index], Status.CRASHED, message)
+
+    def mark_loading(self, index: int, pid: int | None) -> None:
+        record = self.workers[index]
+        record.pid = pid
+        if record.phase == "starting":
+            record.phase = "loading"
+
+    @property
+    def done(self) -> bool:
+        return all(w.status is not None for w in self.workers.values())
+
+    def status(self) -> tuple[Status, str | None]:
+        """The run's status: the most serious of its workers', with that worker's message."""
+        ended = [w for w in self.workers.values() if w.status is not None]
+        if not ended:
+            return Status.INTERRUPTED, "no worker reported an outcome"
+        worst = max(ended, key=lambda w: _SEVERITY.index(w.status or Status.OK))
+        message = worst.message
+        if len(self.workers) > 1 and message:
+            message = f"worker {worst.index} ({worst.device}): {message}"
+        return worst.status or Status.OK, message
+
+    @property
+    def measured_window(self) -> tuple[float, float] | None:
+        if not self.timings:
+            return None
+        return min(t.start for t in self.timings), max(t.end for t in self.timings)

@@ -1,0 +1,247 @@
+"""Turn what a run's workers said and what the samplers saw into one Result."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engines.catalog import get_model_info
+from engines.errors import InvalidInputError
+from engines.spec import RunSpec
+from profilers.collector import RunCollector, WorkerRecord
+from profilers.cost import Price, cost, lookup_price, read_instance_type
+from profilers.efficiency import PeakLookup, efficiency, peak_tflops, user_peak
+from profilers.options import MeasureOptions
+from profilers.result import Result
+from profilers.telemetry.energy import Energy, energy_between
+from profilers.telemetry.monitor import TelemetryMonitor
+from profilers.telemetry.rapl import RaplReader
+from profilers.telemetry.samples import TelemetrySample
+from profilers.throughput import throughput
+from profilers.utilization import summarize_utilization
+from profilers.work import measured_work
+
+MB = 1_000_000
+
+
+@dataclass
+class RunClock:
+    """Instants of a run on the shared monotonic clock, and RAPL readings at the measured edges."""
+
+    started: float
+    rapl: RaplReader
+    first_batch: float | None = None
+    ended: float | None = None
+    rapl_uj: list[int | None] = field(default_factory=list)
+
+    def mark_first_batch(self, monitor: TelemetryMonitor | None) -> None:
+        self.first_batch = time.monotonic()
+        self.rapl_uj = [self.rapl.read_uj()]
+        if monitor is not None:
+            monitor.sample_now()
+
+    def rapl_end(self) -> int | None:
+        return self.rapl.read_uj()
+
+
+def resolve_price(options: MeasureOptions) -> Price | float | None:
+    """The hourly price to cost the run with: user-given, named instance, or detected instance."""
+    if options.price_per_hour is not None:
+        return options.price_per_hour
+    if options.instance_type:
+        return lookup_price(options.instance_type, options.price_kind)
+    detected = read_instance_type()
+    if detected is None:
+        return None
+    try:
+        return lookup_price(detected, options.price_kind)
+    except InvalidInputError:
+        return None
+
+
+def _peak(options: MeasureOptions, device_name: str, dtype: str) -> PeakLookup:
+    return (
+        user_peak(options.peak_tflops) if options.peak_tflops else peak_tflops(device_name, dtype)
+    )
+
+
+def _mb(value: int | None) -> float | None:
+    return None if value is None else value / MB
+
+
+def _max(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _worker_row(record: WorkerRecord) -> dict[str, Any]:
+    memory = record.memory
+    return {
+        "index": record.index,
+        "device": record.device,
+        "device_name": record.loaded.device_name if record.loaded else None,
+        "pid": record.pid,
+        "status": record.status.value if record.status else None,
+        "message": record.message,
+        "detail": record.detail or None,
+        "iterations": record.iterations,
+        "threads": record.loaded.threads if record.loaded else None,
+        "load_s": record.loaded.load_s if record.loaded else None,
+        "first_call_s": record.warmed.first_call_s if record.warmed else None,
+        "max_ram": _mb(memory.rss_peak_bytes) if memory else None,
+        "max_allocated": _mb(memory.device_max_allocated_bytes) if memory else None,
+        "max_reserved": _mb(memory.device_max_reserved_bytes) if memory else None,
+    }
+
+
+def _memory_section(collector: RunCollector, workers: list[dict[str, Any]]) -> dict[str, Any]:
+    ram = [w["max_ram"] for w in workers if w["max_ram"] is not None]
+    return {
+        "unit": "MB",
+        "max_ram": max(ram) if ram else None,
+        "max_ram_total": sum(ram) if ram else None,
+        "max_allocated": _max([w["max_allocated"] for w in workers]),
+        "max_reserved": _max([w["max_reserved"] for w in workers]),
+        "method": "worker peak RSS (getrusage ru_maxrss, load included); torch allocator peaks "
+        "over the measured loop (CUDA)",
+    }
+
+
+def _model_section(spec: RunSpec, collector: RunCollector) -> dict[str, Any] | None:
+    loaded = next((w.loaded for w in collector.workers.values() if w.loaded), None)
+    info = get_model_info(spec.model)
+    section: dict[str, Any] = {
+        "id": info.id,
+        "hub_id": info.hub_id,
+        "family": info.family.value,
+        "weights": spec.weights,
+        "expected_parameters": info.expected_params,
+        "notes": list(info.notes),
+    }
+    if loaded is not None:
+        section.update(
+            parameters=loaded.shape.parameters,
+            linear_parameters=loaded.shape.token_linear_params,
+            layers=len(loaded.shape.attn_dims),
+            attention_requested=spec.attention,
+            attention=loaded.attention,
+            load_notes=list(loaded.notes),
+        )
+    return section
+
+
+def _timing_section(collector: RunCollector, clock: RunClock) -> dict[str, Any]:
+    records = list(collector.workers.values())
+    window = collector.measured_window
+    return {
+        "unit": "s",
+        "load_s": _max([r.loaded.load_s if r.loaded else None for r in records]),
+        "first_call_s": _max([r.warmed.first_call_s if r.warmed else None for r in records]),
+        "warmup_s": _max([r.warmed.seconds if r.warmed else None for r in records]),
+        "warmup_calls": _max([r.warmed.calls if r.warmed else None for r in records]),
+        "compile_s": _max([r.compiled.seconds if r.compiled else None for r in records]),
+        "recompilations": _max(
+            [r.compiled.recompilations if r.compiled else None for r in records]
+        ),
+        "measured_s": (window[1] - window[0]) if window else None,
+        "wall_s": (clock.ended - clock.started) if clock.ended else None,
+    }
+
+
+def _energy(
+    samples: Sequence[TelemetrySample],
+    window: tuple[float, float],
+    sequences: int,
+    clock: RunClock,
+    gpu_indices: Sequence[int],
+) -> Energy:
+    start_uj = clock.rapl_uj[0] if clock.rapl_uj else None
+    return energy_between(
+        samples,
+        window[0],
+        window[1],
+        sequences,
+        gpu_indices=gpu_indices or None,
+        rapl_start_uj=start_uj,
+        rapl_end_uj=clock.rapl_end() if start_uj is not None else None,
+    )
+
+
+def gpu_indices(spec: RunSpec) -> list[int]:
+    """NVML indices of the GPUs this run uses (``cuda`` alone means GPU 0)."""
+    indices = set()
+    for device in spec.worker_devices():
+        family, _, number = device.partition(":")
+        if family == "cuda":
+            indices.add(int(number or 0))
+    return sorted(indices)
+
+
+def build_result(
+    spec: RunSpec,
+    options: MeasureOptions,
+    collector: RunCollector,
+    samples: Sequence[TelemetrySample],
+    environment: dict[str, Any],
+    created: str,
+    clock: RunClock,
+    price: Price | float | None,
+    telemetry_reasons: dict[str, str],
+) -> Result:
+    status, message = collector.status()
+    workers = [_worker_row(w) for w in collector.workers.values()]
+    result = Result(
+        run_id=uuid.uuid4().hex[:12],
+        created_at=created,
+        status=status.value,
+        message=message,
+        spec=spec.to_dict(),
+        options=options.to_dict(),
+        environment=environment,
+        model=_model_section(spec, collector),
+        timing=_timing_section(collector, clock),
+        memory=_memory_section(collector, workers),
+        workers=workers,
+        notes=[f"{name}: {reason}" for name, reason in telemetry_reasons.items()],
+    )
+    loaded = next((w.loaded for w in collector.workers.values() if w.loaded), None)
+    if loaded is not None:
+        result.workload = {**vars(loaded.workload)}
+    window = collector.measured_window
+    if window is None or loaded is None:
+        return result
+    work = measured_work(collector)
+    batch = collector.batch_latency.cumulative()
+    per_sequence = collector.sequence_latency.cumulative()
+    result.latency = {
+        **(batch.to_dict() if batch else {}),
+        "per_sequence": per_sequence.to_dict() if per_sequence else None,
+        "clock": "time.monotonic() around each call, device-synchronised (CUDA)",
+    }
+    rate = throughput(collector.timings)
+    result.throughput = rate.to_dict() if rate else None
+    if result.workload is not None:
+        result.workload["measured_padding_fraction"] = work.padding_fraction
+    result.utilization = summarize_utilization(samples, window[0], window[1])
+    energy = _energy(samples, window, work.sequences, clock, gpu_indices(spec))
+    result.energy = energy.to_dict()
+    if rate is not None and rate.window_s > 0:
+        peak = _peak(options, loaded.device_name, spec.dtype)
+        devices = len(set(spec.worker_devices()))
+        result.efficiency = {
+            "useful_flops": work.useful_flops,
+            "padded_flops": work.padded_flops,
+            "peak": peak.to_dict(),
+            "formula": "2*N*S + 4*sum(d_attn)*S^2 per sequence of S tokens (PaLM appendix B)",
+            **efficiency(
+                work.useful_flops, work.padded_flops, work.sequences, rate.window_s, peak, devices
+            ).to_dict(),
+        }
+        if price is not None:
+            result.cost = cost(rate.sequences_per_s, rate.residues_per_s, price).to_dict()
+    if result.cost is None:
+        result.notes.append("cost: no price known (pass --price-per-hour or --instance-type)")
+    return result

@@ -1,0 +1,102 @@
+"""Live snapshots of a run in progress, made from the collector and the latest telemetry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from engines.spec import RunSpec
+from profilers.collector import RunCollector, WorkerRecord
+from profilers.cost import Price, cost
+from profilers.efficiency import efficiency
+from profilers.finalize import RunClock, _peak, gpu_indices
+from profilers.options import MeasureOptions
+from profilers.snapshot import Snapshot, WorkerState
+from profilers.telemetry.energy import energy_between
+from profilers.telemetry.samples import TelemetrySample
+from profilers.work import measured_work
+
+
+def _progress(spec: RunSpec, record: WorkerRecord, measured_s: float) -> float:
+    if record.status is not None:
+        return 1.0
+    if record.phase != "measuring":
+        return 0.0
+    if spec.max_iters is not None:
+        by_count = record.iterations / spec.max_iters
+        by_rule = min(measured_s / spec.duration_s, record.iterations / spec.min_iters)
+        return min(1.0, max(by_count, by_rule))
+    return min(1.0, measured_s / spec.duration_s, record.iterations / spec.min_iters)
+
+
+def _worker_state(record: WorkerRecord) -> WorkerState:
+    memory = record.memory
+    return WorkerState(
+        index=record.index,
+        device=record.device,
+        phase=record.phase,
+        status=record.status.value if record.status else None,
+        iterations=record.iterations,
+        rss_bytes=memory.rss_peak_bytes if memory else None,
+        device_allocated_bytes=memory.device_max_allocated_bytes if memory else None,
+        device_reserved_bytes=memory.device_max_reserved_bytes if memory else None,
+        message=record.message,
+    )
+
+
+def make_snapshot(
+    spec: RunSpec,
+    options: MeasureOptions,
+    collector: RunCollector,
+    clock: RunClock,
+    latest: TelemetrySample | None,
+    samples: Sequence[TelemetrySample],
+    price: Price | float | None,
+) -> Snapshot:
+    now = time.monotonic()
+    window = collector.measured_window
+    measured_s = (window[1] - window[0]) if window else 0.0
+    records = list(collector.workers.values())
+    progress = sum(_progress(spec, r, measured_s) for r in records) / len(records)
+    recent = [t for t in collector.timings if t.end >= now - options.window_s]
+    seq_window = sum(t.sequences for t in recent) / options.window_s if recent else None
+    seq_s = tok_s = res_s = mfu = energy_j = j_per_seq = cost_1m = None
+    sequences = 0
+    if window is not None and measured_s > 0:
+        work = measured_work(collector)
+        sequences = work.sequences
+        seq_s = work.sequences / measured_s
+        tok_s = work.padded_tokens / measured_s
+        res_s = work.residues / measured_s
+        loaded = next(r.loaded for r in records if r.loaded is not None)
+        peak = _peak(options, loaded.device_name, spec.dtype)
+        devices = len(set(spec.worker_devices()))
+        mfu = efficiency(
+            work.useful_flops, work.padded_flops, work.sequences, measured_s, peak, devices
+        ).useful_mfu
+        energy = energy_between(
+            samples, window[0], window[1], work.sequences, gpu_indices=gpu_indices(spec) or None
+        )
+        energy_j, j_per_seq = energy.joules, energy.joules_per_sequence
+        if price is not None:
+            cost_1m = cost(seq_s, res_s, price).per_million_sequences
+    return Snapshot(
+        elapsed_s=now - clock.started,
+        measured_s=measured_s,
+        progress=progress,
+        batches=len(collector.timings),
+        sequences=sequences,
+        latency_window=collector.batch_latency.window(now, options.window_s),
+        latency_total=collector.batch_latency.cumulative(),
+        sequences_per_s=seq_s,
+        tokens_per_s=tok_s,
+        residues_per_s=res_s,
+        sequences_per_s_window=seq_window,
+        useful_mfu=mfu,
+        energy_j=energy_j,
+        joules_per_sequence=j_per_seq,
+        cost_per_million=cost_1m,
+        workers=tuple(_worker_state(r) for r in records),
+        telemetry=latest,
+        window_s=options.window_s,
+    )

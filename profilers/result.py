@@ -1,0 +1,86 @@
+"""``Result``: one run as plain data with a schema version. Figures not measured are ``null``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engines.errors import InvalidInputError
+
+SCHEMA_VERSION = "1.0"
+
+Section = dict[str, Any] | None
+
+
+@dataclass
+class Result:
+    """Sections follow optimum-benchmark's names where the meaning is the same (``latency`` with
+    ``unit``/``count``/``mean``/``p50``…, ``memory`` with ``max_ram``/``max_allocated``/
+    ``max_reserved``). The README documents every field."""
+
+    run_id: str
+    created_at: str
+    status: str
+    spec: dict[str, Any]
+    options: dict[str, Any]
+    environment: dict[str, Any]
+    message: str | None = None
+    model: Section = None
+    workload: Section = None
+    timing: Section = None
+    latency: Section = None
+    throughput: Section = None
+    memory: Section = None
+    utilization: Section = None
+    energy: Section = None
+    cost: Section = None
+    efficiency: Section = None
+    quality: Section = None
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    schema_version: str = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        return {"schema_version": data.pop("schema_version"), **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        version = data.get("schema_version")
+        if version is None or str(version).split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise InvalidInputError(
+                f"result schema version {version!r} is not readable by this plmprof "
+                f"(reads {SCHEMA_VERSION})"
+            )
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def save(self, path: str | Path) -> Path:
+        """Write as JSON atomically (a crash never leaves half a file)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=target.parent, suffix=".tmp", delete=False, encoding="utf-8"
+        ) as handle:
+            json.dump(self.to_dict(), handle, indent=2)
+            handle.write("\n")
+        os.replace(handle.name, target)
+        return target
+
+
+def load_result(path: str | Path) -> Result:
+    source = Path(path)
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"result file '{source}' does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"'{source}' is not a plmprof result (not JSON: {exc})") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"'{source}' is not a plmprof result (not a JSON object)")
+    return Result.from_dict(data)

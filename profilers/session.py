@@ -1,0 +1,229 @@
+"""One run: start engine workers (spawned), sample devices beside them, merge both streams into
+live snapshots, and end with one Result whatever happened to the workers."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from engines.messages import Status
+from engines.placement import place
+from engines.preflight import check_runnable
+from engines.spec import RunSpec
+from engines.worker import WorkerTask, worker_main
+from profilers.collector import RunCollector
+from profilers.environment import describe_environment
+from profilers.finalize import RunClock, build_result, resolve_price
+from profilers.live import make_snapshot
+from profilers.options import MeasureOptions
+from profilers.result import Result
+from profilers.snapshot import Snapshot
+from profilers.telemetry.host import HostSampler
+from profilers.telemetry.monitor import TelemetryMonitor
+from profilers.telemetry.neuron_monitor import NeuronMonitorSampler
+from profilers.telemetry.nvml import NvmlSampler
+from profilers.telemetry.rapl import RaplReader
+
+WorkerTarget = Callable[[WorkerTask, Connection, Any], None]
+SnapshotCallback = Callable[[Snapshot], None]
+
+# After a stop request, how long workers get to finish their batch before they are ended.
+STOP_GRACE_S = 15.0
+
+
+def build_monitor(options: MeasureOptions, host: HostSampler) -> TelemetryMonitor | None:
+    if not options.telemetry:
+        return None
+    nvml = NvmlSampler()
+    neuron = NeuronMonitorSampler() if options.neuron_monitor else None
+    return TelemetryMonitor(
+        options.telemetry_interval_s,
+        host=host,
+        nvml=nvml if nvml.available else None,
+        neuron=neuron if neuron is not None and neuron.available else None,
+    )
+
+
+class Session:
+    """Run ``spec`` once. ``run()`` blocks and returns the Result; ``stop()`` (any thread) ends the
+    measurement early and keeps what was measured (status ``interrupted``)."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        options: MeasureOptions | None = None,
+        *,
+        on_snapshot: SnapshotCallback | None = None,
+        worker_target: WorkerTarget = worker_main,
+        monitor: TelemetryMonitor | None = None,
+    ) -> None:
+        self.spec = spec
+        self.options = options or MeasureOptions()
+        self.on_snapshot = on_snapshot
+        self.worker_target = worker_target
+        self._host = HostSampler()
+        self._monitor = monitor
+        self._stop = threading.Event()
+        self._stop_requested_at: float | None = None
+        self.collector = RunCollector(spec.worker_devices())
+
+    def stop(self) -> None:
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+
+    def run(self) -> Result:
+        """Preflight (raises ``PlmprofError`` before anything starts), then the run itself."""
+        check_runnable(self.spec)
+        price = resolve_price(self.options)
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        environment = describe_environment()
+        monitor = self._monitor or build_monitor(self.options, self._host)
+        clock = RunClock(started=time.monotonic(), rapl=RaplReader())
+        if monitor is not None:
+            monitor.start()
+        try:
+            self._run_workers(clock, monitor, price)
+        finally:
+            if monitor is not None:
+                monitor.stop()
+        clock.ended = time.monotonic()
+        return build_result(
+            self.spec,
+            self.options,
+            self.collector,
+            monitor.history() if monitor else [],
+            environment,
+            created,
+            clock,
+            price,
+            monitor.reasons() if monitor else {},
+        )
+
+    def _start_workers(self, context: Any, stop: Any) -> list[tuple[BaseProcess, Connection]]:
+        devices = self.spec.worker_devices()
+        started = []
+        for index, device in enumerate(devices):
+            same_family = sum(d.partition(":")[0] == device.partition(":")[0] for d in devices)
+            placement = place(device, index, same_family, dict(os.environ))
+            task = WorkerTask(self.spec.to_dict(), index, placement.device, placement.env)
+            parent_end, child_end = context.Pipe(duplex=False)
+            process = context.Process(
+                target=self.worker_target,
+                args=(task, child_end, stop),
+                name=f"plmprof-worker-{index}",
+                daemon=True,
+            )
+            process.start()
+            child_end.close()
+            self.collector.mark_loading(index, process.pid)
+            if process.pid is not None:
+                self._host.watch(process.pid)
+            started.append((process, parent_end))
+        return started
+
+    def _run_workers(self, clock: RunClock, monitor: TelemetryMonitor | None, price: Any) -> None:
+        context = mp.get_context("spawn")
+        stop = context.Event()
+        workers = self._start_workers(context, stop)
+        open_pipes = {conn: index for index, (_, conn) in enumerate(workers)}
+        next_snapshot = time.monotonic()
+        try:
+            while not self.collector.done:
+                try:
+                    self._poll(workers, open_pipes, clock, monitor)
+                except KeyboardInterrupt:
+                    self.stop()
+                if self._stop_requested_at is not None:
+                    stop.set()
+                    self._end_stragglers(workers)
+                now = time.monotonic()
+                if self.on_snapshot is not None and now >= next_snapshot:
+                    self.on_snapshot(self.snapshot(monitor, clock, price))
+                    next_snapshot = now + self.options.snapshot_interval_s
+        finally:
+            stop.set()
+            for process, conn in workers:
+                process.join(timeout=5)
+                if process.is_alive():
+                    process.kill()
+                    process.join(timeout=5)
+                conn.close()
+        if self.on_snapshot is not None:
+            self.on_snapshot(self.snapshot(monitor, clock, price))
+
+    def _poll(
+        self,
+        workers: list[tuple[BaseProcess, Connection]],
+        open_pipes: dict[Connection, int],
+        clock: RunClock,
+        monitor: TelemetryMonitor | None,
+    ) -> None:
+        timeout = min(self.options.snapshot_interval_s, 0.1)
+        for conn in wait(list(open_pipes), timeout=timeout):
+            assert isinstance(conn, Connection)
+            self._drain(conn, open_pipes, clock, monitor)
+        for index, (process, conn) in enumerate(workers):
+            if conn not in open_pipes and self.collector.workers[index].status is None:
+                process.join(timeout=1)
+                self.collector.mark_crashed(index, _death_message(process))
+
+    def _drain(
+        self,
+        conn: Connection,
+        open_pipes: dict[Connection, int],
+        clock: RunClock,
+        monitor: TelemetryMonitor | None,
+    ) -> None:
+        try:
+            while conn.poll():
+                message = conn.recv()
+                if clock.first_batch is None and type(message).__name__ == "BatchDone":
+                    clock.mark_first_batch(monitor)
+                self.collector.handle(message)
+        except (EOFError, OSError):
+            del open_pipes[conn]
+
+    def _end_stragglers(self, workers: list[tuple[BaseProcess, Connection]]) -> None:
+        """Workers still loading cannot stop between batches: end them after a grace period."""
+        assert self._stop_requested_at is not None
+        if time.monotonic() - self._stop_requested_at < STOP_GRACE_S:
+            return
+        for index, (process, _) in enumerate(workers):
+            record = self.collector.workers[index]
+            if record.status is None:
+                process.kill()
+                self.collector.workers[index].status = Status.INTERRUPTED
+                record.message = "stopped by the user before it finished loading"
+                record.phase = "done"
+
+    def snapshot(self, monitor: TelemetryMonitor | None, clock: RunClock, price: Any) -> Snapshot:
+        return make_snapshot(
+            self.spec,
+            self.options,
+            self.collector,
+            clock,
+            monitor.latest() if monitor else None,
+            monitor.history(since=clock.first_batch) if monitor and clock.first_batch else [],
+            price,
+        )
+
+
+def _death_message(process: BaseProcess) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        hint = (
+            " (SIGKILL is what the kernel's OOM killer sends when memory runs out)"
+            if -code == signal.SIGKILL
+            else ""
+        )
+        return f"the worker process died from {name} without reporting{hint}"
+    return f"the worker process exited with code {code} without reporting"

@@ -1,0 +1,83 @@
+"""A live view of a run in progress: what the TUI draws and the CLI prints as a status line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from profilers.stats import Summary
+from profilers.telemetry.samples import TelemetrySample
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    index: int
+    device: str
+    phase: str  # starting, loading, warming, measuring, done
+    status: str | None
+    iterations: int
+    rss_bytes: int | None
+    device_allocated_bytes: int | None
+    device_reserved_bytes: int | None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """``latency_window``/``sequences_per_s_window``: the last ``window_s`` seconds;
+    ``latency_total`` and the headline throughput: everything measured so far."""
+
+    elapsed_s: float
+    measured_s: float
+    progress: float  # 0..1 of the run's stopping rule
+    batches: int
+    sequences: int
+    latency_window: Summary | None
+    latency_total: Summary | None
+    sequences_per_s: float | None
+    tokens_per_s: float | None
+    residues_per_s: float | None
+    sequences_per_s_window: float | None
+    useful_mfu: float | None
+    energy_j: float | None
+    joules_per_sequence: float | None
+    cost_per_million: float | None
+    workers: tuple[WorkerState, ...]
+    telemetry: TelemetrySample | None
+    window_s: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def phase(self) -> str:
+        phases = {w.phase for w in self.workers}
+        for phase in ("starting", "loading", "warming", "measuring"):
+            if phase in phases:
+                return phase
+        return "done"
+
+    def to_dict(self) -> dict[str, Any]:
+        def summary(s: Summary | None) -> dict[str, object] | None:
+            return None if s is None else s.to_dict()
+
+        return {
+            "elapsed_s": self.elapsed_s,
+            "measured_s": self.measured_s,
+            "phase": self.phase,
+            "progress": self.progress,
+            "batches": self.batches,
+            "sequences": self.sequences,
+            "latency_window": summary(self.latency_window),
+            "latency_total": summary(self.latency_total),
+            "window_s": self.window_s,
+            "sequences_per_s": self.sequences_per_s,
+            "tokens_per_s": self.tokens_per_s,
+            "residues_per_s": self.residues_per_s,
+            "sequences_per_s_window": self.sequences_per_s_window,
+            "useful_mfu": self.useful_mfu,
+            "energy_j": self.energy_j,
+            "joules_per_sequence": self.joules_per_sequence,
+            "cost_per_million": self.cost_per_million,
+            "workers": [w.__dict__ for w in self.workers],
+            "telemetry": None if self.telemetry is None else self.telemetry.to_dict(),
+            "notes": list(self.notes),
+        }

@@ -1,0 +1,131 @@
+"""AWS Neuron devices as ``neuron-ls --json-output`` lists them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from engines.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class NeuronProcess:
+    """A process holding NeuronCores of a device."""
+
+    pid: int | None
+    command: str | None
+    runtime_version: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NeuronDevice:
+    """One Neuron device (chip); ``memory_size`` is its device memory in bytes."""
+
+    neuron_device: int | None
+    bdf: str | None
+    nc_count: int | None
+    memory_size: int | None
+    neuroncore_ids: tuple[int, ...] = ()
+    processes: tuple[NeuronProcess, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "neuron_device": self.neuron_device,
+            "bdf": self.bdf,
+            "nc_count": self.nc_count,
+            "memory_size": self.memory_size,
+            "neuroncore_ids": list(self.neuroncore_ids),
+            "processes": [process.to_dict() for process in self.processes],
+        }
+
+
+def _integer(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _device(entry: dict[str, Any]) -> NeuronDevice:
+    ids = entry.get("neuroncore_ids")
+    core_ids = tuple(
+        index
+        for index in (_integer(i) for i in (ids if isinstance(ids, list) else []))
+        if index is not None
+    )
+    listed = entry.get("neuron_processes")
+    processes = tuple(
+        NeuronProcess(
+            pid=_integer(process.get("pid")),
+            command=_text(process.get("command")),
+            runtime_version=_text(process.get("neuron_runtime_version")),
+        )
+        for process in (listed if isinstance(listed, list) else [])
+        if isinstance(process, dict)
+    )
+    return NeuronDevice(
+        neuron_device=_integer(entry.get("neuron_device")),
+        bdf=_text(entry.get("bdf")),
+        nc_count=_integer(entry.get("nc_count")),
+        memory_size=_integer(entry.get("memory_size")),
+        neuroncore_ids=core_ids,
+        processes=processes,
+    )
+
+
+def parse_neuron_ls(text: str) -> list[NeuronDevice]:
+    """Devices from ``neuron-ls --json-output``; every field optional, non-object entries skipped.
+
+    Raises ``InvalidInputError`` when the text is not a JSON list.
+    """
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise InvalidInputError(f"neuron-ls output is not JSON: {error}") from None
+    if not isinstance(document, list):
+        raise InvalidInputError("neuron-ls output is not a JSON list of devices")
+    return [_device(entry) for entry in document if isinstance(entry, dict)]
+
+
+def run_neuron_ls(
+    executable: str = "neuron-ls", timeout_s: float = 10.0
+) -> list[NeuronDevice] | None:
+    """Run ``neuron-ls --json-output``; ``None`` when missing, failing or printing no list."""
+    path = shutil.which(executable)
+    if path is None:
+        return None
+    try:
+        completed = subprocess.run(
+            [path, "--json-output"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if completed.returncode != 0:
+        return None
+    try:
+        return parse_neuron_ls(completed.stdout)
+    except InvalidInputError:
+        return None

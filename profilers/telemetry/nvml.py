@@ -1,0 +1,214 @@
+"""NVIDIA GPU telemetry through NVML (the ``pynvml`` module of nvidia-ml-py).
+
+NVML is initialised once, on first use. Each query is made on its own: a query the device does
+not support, or one that fails for any other reason, leaves that figure ``None`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from profilers.telemetry.samples import GpuSample
+
+try:
+    import pynvml
+except ImportError:  # nvidia-ml-py is a dependency, but a broken install must not break plmprof
+    pynvml = None
+
+T = TypeVar("T")
+
+
+def _query(call: Callable[[], T]) -> T | None:
+    """The value of one NVML query, or ``None`` when it fails in any way."""
+    try:
+        return call()
+    except Exception:
+        return None
+
+
+def _float(value: Any, divisor: float = 1.0) -> float | None:
+    """A number NVML returned, divided by ``divisor``; ``None`` for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) / divisor
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def _cuda_version(value: int | None) -> str | None:
+    """NVML's CUDA driver version integer (12040) as text ("12.4")."""
+    if value is None:
+        return None
+    return f"{value // 1000}.{(value % 1000) // 10}"
+
+
+class NvmlSampler:
+    """Samples every NVIDIA GPU NVML can see, or only ``indices`` when given.
+
+    ``available`` and ``reason`` trigger the one-time initialisation. ``reason`` reads
+    "NVML not available: <why>" when NVML cannot be used, else ``None``.
+    """
+
+    def __init__(self, indices: Sequence[int] | None = None) -> None:
+        self._indices = None if indices is None else tuple(indices)
+        self._lock = threading.Lock()
+        self._tried = False
+        self._initialised = False
+        self._reason: str | None = None
+        self._handles: list[tuple[int, Any]] = []
+        self._names: dict[int, str] = {}
+        self._uuids: dict[int, str] = {}
+
+    @property
+    def available(self) -> bool:
+        self._ensure()
+        return self._initialised and bool(self._handles)
+
+    @property
+    def reason(self) -> str | None:
+        self._ensure()
+        return self._reason
+
+    def _ensure(self) -> None:
+        with self._lock:
+            if self._tried:
+                return
+            self._tried = True
+            if pynvml is None:
+                self._reason = "NVML not available: the nvidia-ml-py package is not installed"
+                return
+            try:
+                pynvml.nvmlInit()
+            except Exception as error:
+                self._reason = f"NVML not available: {_describe(error)}"
+                return
+            self._initialised = True
+            try:
+                count = int(pynvml.nvmlDeviceGetCount())
+            except Exception as error:
+                self._reason = f"NVML not available: cannot count GPUs: {_describe(error)}"
+                return
+            wanted = range(count) if self._indices is None else self._indices
+            failures = []
+            for index in wanted:
+                if not 0 <= index < count:
+                    failures.append(f"GPU {index} does not exist ({count} found)")
+                    continue
+                try:
+                    self._handles.append((index, pynvml.nvmlDeviceGetHandleByIndex(index)))
+                except Exception as error:
+                    failures.append(f"GPU {index}: {_describe(error)}")
+            if not self._handles:
+                why = "; ".join(failures) if failures else "no NVIDIA GPU found"
+                self._reason = f"NVML not available: {why}"
+            elif failures:
+                self._reason = "some GPUs not readable: " + "; ".join(failures)
+
+    def sample(self) -> tuple[GpuSample, ...]:
+        """One reading of each GPU; an empty tuple when NVML is not available."""
+        if not self.available:
+            return ()
+        return tuple(self._sample_one(index, handle) for index, handle in self._handles)
+
+    def _sample_one(self, index: int, handle: Any) -> GpuSample:
+        nv = pynvml
+        name = self._names.get(index)
+        if name is None:
+            name = _text(_query(lambda: nv.nvmlDeviceGetName(handle)))
+            if name is not None:
+                self._names[index] = name
+        uuid = self._uuids.get(index)
+        if uuid is None:
+            uuid = _text(_query(lambda: nv.nvmlDeviceGetUUID(handle)))
+            if uuid is not None:
+                self._uuids[index] = uuid
+        rates = _query(lambda: nv.nvmlDeviceGetUtilizationRates(handle))
+        memory = _query(lambda: nv.nvmlDeviceGetMemoryInfo(handle))
+        return GpuSample(
+            index=index,
+            name=name,
+            uuid=uuid,
+            utilization_pct=_float(getattr(rates, "gpu", None)),
+            memory_utilization_pct=_float(getattr(rates, "memory", None)),
+            memory_used_bytes=_int(getattr(memory, "used", None)),
+            memory_total_bytes=_int(getattr(memory, "total", None)),
+            power_w=_float(_query(lambda: nv.nvmlDeviceGetPowerUsage(handle)), 1000.0),
+            power_limit_w=_float(
+                _query(lambda: nv.nvmlDeviceGetEnforcedPowerLimit(handle)), 1000.0
+            ),
+            temperature_c=_float(
+                _query(lambda: nv.nvmlDeviceGetTemperature(handle, nv.NVML_TEMPERATURE_GPU))
+            ),
+            sm_clock_mhz=_int(_query(lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM))),
+            memory_clock_mhz=_int(
+                _query(lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_MEM))
+            ),
+            energy_mj=_int(_query(lambda: nv.nvmlDeviceGetTotalEnergyConsumption(handle))),
+            process_memory_bytes=_query(
+                lambda: _process_memory(nv.nvmlDeviceGetComputeRunningProcesses(handle))
+            ),
+        )
+
+    def device_info(self) -> list[dict[str, Any]]:
+        """Static facts per GPU for ``plmprof devices``; an empty list when NVML is not available.
+
+        Keys: index, name, uuid, memory_total_bytes, power_limit_w, driver_version,
+        cuda_driver_version (each ``None`` where its query failed).
+        """
+        if not self.available:
+            return []
+        nv = pynvml
+        driver = _text(_query(lambda: nv.nvmlSystemGetDriverVersion()))
+        cuda = _cuda_version(_int(_query(lambda: nv.nvmlSystemGetCudaDriverVersion())))
+        result = []
+        for gpu in self.sample():
+            result.append(
+                {
+                    "index": gpu.index,
+                    "name": gpu.name,
+                    "uuid": gpu.uuid,
+                    "memory_total_bytes": gpu.memory_total_bytes,
+                    "power_limit_w": gpu.power_limit_w,
+                    "driver_version": driver,
+                    "cuda_driver_version": cuda,
+                }
+            )
+        return result
+
+    def close(self) -> None:
+        """Shut NVML down (once); a later ``sample()`` initialises it again."""
+        with self._lock:
+            if self._initialised and pynvml is not None:
+                _query(pynvml.nvmlShutdown)
+            self._tried = False
+            self._initialised = False
+            self._reason = None
+            self._handles = []
+
+
+def _process_memory(processes: Any) -> dict[int, int]:
+    """pid -> used GPU memory; processes whose figure NVML does not give are left out."""
+    result: dict[int, int] = {}
+    for process in processes:
+        used = getattr(process, "usedGpuMemory", None)
+        pid = getattr(process, "pid", None)
+        if isinstance(pid, int) and isinstance(used, int):
+            result[pid] = result.get(pid, 0) + used
+    return result
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return text if text else type(error).__name__

@@ -1,0 +1,46 @@
+"""The work a run's measured batches did: sequences, tokens and FLOPs, from the workers' plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engines.messages import Loaded
+from profilers.collector import RunCollector
+from profilers.efficiency import flops_per_sequence
+
+
+@dataclass(frozen=True)
+class Work:
+    sequences: int
+    residues: int
+    real_tokens: int
+    padded_tokens: int
+    useful_flops: int  # real tokens only
+    padded_flops: int  # every token the device computed
+
+    @property
+    def padding_fraction(self) -> float | None:
+        return 1 - self.real_tokens / self.padded_tokens if self.padded_tokens else None
+
+
+def sequence_flops(loaded: Loaded, tokens: int) -> int:
+    """Forward FLOPs of one sequence of ``tokens`` tokens through the loaded model."""
+    shape = loaded.shape
+    per_token = flops_per_sequence(shape.token_linear_params, shape.attn_dims, tokens)
+    return per_token + 2 * shape.sequence_linear_params
+
+
+def measured_work(collector: RunCollector) -> Work:
+    sequences = residues = real = padded = useful_flops = padded_flops = 0
+    for (worker, number), times in collector.batch_counts.items():
+        loaded = collector.workers[worker].loaded
+        assert loaded is not None
+        batch = loaded.batches[number]
+        lengths = [loaded.lengths[i] + loaded.special_tokens for i in batch.indices]
+        sequences += times * batch.sequences
+        residues += times * batch.residues
+        real += times * batch.real_tokens
+        padded += times * batch.padded_tokens
+        useful_flops += times * sum(sequence_flops(loaded, n) for n in lengths)
+        padded_flops += times * batch.rows * sequence_flops(loaded, batch.padded_len)
+    return Work(sequences, residues, real, padded, useful_flops, padded_flops)

@@ -1,0 +1,53 @@
+"""Rows for ``plmprof devices``: every section says plainly what is missing and why."""
+
+from __future__ import annotations
+
+from profilers.export import format_value
+from profilers.inventory import device_inventory
+
+
+def _gib(value: object) -> str:
+    return f"{value / 2**30:.1f} GiB" if isinstance(value, int) else "–"
+
+
+def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
+    inv = device_inventory()
+    cpu = inv["cpu"]
+    sections = [
+        (
+            "CPU",
+            [
+                ("name", cpu["name"]),
+                ("logical cores", str(cpu["logical_cores"])),
+                ("memory", _gib(cpu["memory_bytes"])),
+                ("torch threads", str(cpu["torch_threads"])),
+                ("instance type", inv["instance_type"] or "not on EC2 (or not readable)"),
+            ],
+        )
+    ]
+    cuda, nvml = inv["cuda"], inv["nvml"]
+    gpu_rows = [("torch CUDA build", cuda["torch_cuda"] or "none (CPU build)")]
+    gpu_rows.append(("devices", ", ".join(cuda["devices"]) or cuda["note"]))
+    gpu_rows.append(("NVML", "available" if nvml["available"] else nvml["reason"] or "absent"))
+    for gpu in nvml["gpus"]:
+        gpu_rows.append(
+            (
+                f"GPU {gpu['index']}",
+                f"{gpu['name']}, {_gib(gpu['memory_total_bytes'])}, "
+                f"{format_value(gpu['power_limit_w'])} W limit, driver "
+                f"{gpu['driver_version']}, CUDA {gpu['cuda_driver_version']}",
+            )
+        )
+    sections.append(("NVIDIA GPUs", gpu_rows))
+    neuron = inv["neuron"]
+    neuron_rows = [("SDK", neuron["note"]), ("neuron-ls", neuron["neuron_ls"])]
+    for device in neuron["devices"]:
+        neuron_rows.append(
+            (
+                f"device {device['neuron_device']}",
+                f"{device['nc_count']} NeuronCores, {_gib(device['memory_size'])}, "
+                f"bdf {device['bdf']}",
+            )
+        )
+    sections.append(("AWS Neuron", neuron_rows))
+    return sections

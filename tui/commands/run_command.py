@@ -1,0 +1,116 @@
+"""``plmprof run``: one headless run with a live status line, a summary table and exports."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+
+from engines.errors import InvalidInputError
+from engines.spec import RunSpec
+from profilers.export import FORMATS, render
+from profilers.options import MeasureOptions
+from profilers.result import Result
+from profilers.session import Session
+from profilers.snapshot import Snapshot
+from tui.render.summary import result_table, status_line
+
+EXIT_OK, EXIT_FAILED_RUN, EXIT_INTERRUPTED = 0, 1, 130
+
+
+class LiveOutput:
+    """Draws the status line on stderr (in place on a terminal, every few seconds otherwise) and
+    streams snapshots as JSON lines when asked."""
+
+    def __init__(self, console: Console, live_json: TextIO | None) -> None:
+        self.console = console
+        self.live_json = live_json
+        self.terminal = console.is_terminal
+        self._last_plain = 0.0
+
+    def __call__(self, snapshot: Snapshot) -> None:
+        if self.live_json is not None:
+            self.live_json.write(json.dumps(snapshot.to_dict()) + "\n")
+            self.live_json.flush()
+        line = status_line(snapshot)
+        if self.terminal:
+            self.console.file.write("\r\033[2K" + line)
+            self.console.file.flush()
+        elif time.monotonic() - self._last_plain >= 2.0:
+            self.console.print(line, markup=False)
+            self._last_plain = time.monotonic()
+
+    def close(self) -> None:
+        if self.terminal:
+            self.console.file.write("\n")
+        if self.live_json not in (None, sys.stdout):
+            assert self.live_json is not None
+            self.live_json.close()
+
+
+def _open_live_json(target: str | None) -> TextIO | None:
+    if target is None:
+        return None
+    if target == "-":
+        return sys.stdout
+    try:
+        return open(target, "w", encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write live JSON to '{target}': {exc}") from None
+
+
+def write_export(results: list[Result], fmt: str, output: str | None) -> Path | None:
+    text = render(results, fmt)
+    if output in (None, "-"):
+        sys.stdout.write(text)
+        return None
+    assert output is not None
+    path = Path(output)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write '{path}': {exc}") from None
+    return path
+
+
+def exit_code(result: Result) -> int:
+    if result.status == "ok":
+        return EXIT_OK
+    return EXIT_INTERRUPTED if result.status == "interrupted" else EXIT_FAILED_RUN
+
+
+def execute_run(
+    spec: RunSpec,
+    options: MeasureOptions,
+    export: str | None,
+    output: str | None,
+    live_json: str | None,
+    results_dir: Path,
+    err: Console,
+) -> int:
+    if export is None and output is not None:
+        export = Path(output).suffix.lstrip(".") or "json"
+    if export is not None and export not in FORMATS:  # checked before the run, not after it
+        raise InvalidInputError(f"export format '{export}' is not one of {', '.join(FORMATS)}")
+    live = LiveOutput(err, _open_live_json(live_json))
+    try:
+        result = Session(spec, options, on_snapshot=live).run()
+    finally:
+        live.close()
+    saved = result.save(results_dir / f"{result.run_id}.json")
+    to_stdout = export is not None and output in (None, "-")
+    summary = err if to_stdout else Console()
+    summary.print(result_table(result))
+    if export is not None:
+        written = write_export([result], export, output)
+        if written is not None:
+            summary.print(f"wrote {written}")
+    summary.print(f"result saved to {saved}")
+    if result.status != "ok":
+        err.print(f"[bold red]{result.status}[/]: {result.message or 'see the result file'}")
+    return exit_code(result)

@@ -1,0 +1,76 @@
+"""The command-line flags shared by ``run`` and ``sweep``, and their conversion to a RunSpec."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+from engines.batching import parse_buckets
+from engines.errors import InvalidInputError
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNIT_MB = {
+    "": 1,
+    "m": 1,
+    "mb": 1,
+    "mib": 1.048576,
+    "g": 1000,
+    "gb": 1000,
+    "gib": 1073.741824,
+    "t": 1_000_000,
+    "tb": 1_000_000,
+    "k": 0.001,
+    "kb": 0.001,
+}
+
+
+def parse_size_mb(text: str) -> int:
+    """``"4GB"``, ``"512MB"``, ``"2G"`` or a plain number of MB, as whole megabytes."""
+    match = _SIZE.match(text)
+    unit = (match.group(2) or "").lower() if match else None
+    if match is None or unit not in _UNIT_MB:
+        raise InvalidInputError(f"cannot read memory size '{text}'; write e.g. 4GB or 512MB")
+    return max(1, round(float(match.group(1)) * _UNIT_MB[unit]))
+
+
+@dataclass(frozen=True)
+class WorkloadFlags:
+    seq_len: int | None
+    lengths: str | None
+    fasta: str | None
+
+    def to_spec_fields(self) -> dict[str, Any]:
+        given = {"seq_len": self.seq_len, "lengths": self.lengths, "fasta": self.fasta}
+        chosen = {k: v for k, v in given.items() if v is not None}
+        if len(chosen) > 1:
+            raise InvalidInputError("give one workload: --seq-len, --lengths or --fasta")
+        if not chosen:
+            chosen = {"seq_len": 256}
+        return {"seq_len": None, "lengths": None, "fasta": None, **chosen}
+
+
+def buckets_field(text: str | None) -> tuple[int, ...]:
+    return parse_buckets(text) if text else ()
+
+
+def devices_field(text: str | None) -> tuple[str, ...]:
+    return tuple(d.strip() for d in text.split(",") if d.strip()) if text else ()
+
+
+# Typer option declarations shared by commands (one definition each).
+Model = Annotated[str, typer.Option("--model", "-m", help="Model id (see `plmprof models`).")]
+Weights = Annotated[
+    str,
+    typer.Option(help="random (default), cache (local HF cache only) or a local path."),
+]
+Device = Annotated[str, typer.Option("--device", "-d", help="cpu, cuda, cuda:N or neuron.")]
+Dtype = Annotated[str, typer.Option(help="fp32, fp16 or bf16.")]
+SeqLen = Annotated[int | None, typer.Option(help="Synthetic sequences of N residues.")]
+Lengths = Annotated[
+    str | None,
+    typer.Option(help="Length distribution: fixed:N, uniform:A-B, uniref50-like, proteome."),
+]
+Fasta = Annotated[str | None, typer.Option(help="FASTA file to embed.")]

@@ -1,0 +1,85 @@
+"""Text forms of snapshots and results: the CLI's live status line and its summary table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from profilers.export import format_value
+from profilers.result import Result
+from profilers.snapshot import Snapshot
+
+STATUS_WORDS = {
+    "ok": "finished",
+    "oom": "out of memory",
+    "compile_failed": "compilation failed",
+    "unsupported": "not supported here",
+    "error": "failed with an error",
+    "crashed": "worker crashed",
+    "interrupted": "stopped early (results kept)",
+}
+
+
+def ms(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def status_line(snapshot: Snapshot) -> str:
+    latency = snapshot.latency_window
+    parts = [f"{snapshot.phase:<9}", f"{snapshot.progress * 100:3.0f}%", f"{snapshot.batches} b"]
+    if latency is not None:
+        parts.append(f"p50 {ms(latency.p50)} p99 {ms(latency.p99)}")
+    if snapshot.sequences_per_s is not None:
+        parts.append(f"{snapshot.sequences_per_s:.1f} seq/s")
+    rss = [w.rss_bytes for w in snapshot.workers if w.rss_bytes]
+    if rss:
+        parts.append(f"RSS {max(rss) / 1e6:.0f} MB")
+    telemetry = snapshot.telemetry
+    if telemetry is not None and telemetry.gpus:
+        gpu = telemetry.gpus[0]
+        parts.append(f"GPU {format_value(gpu.utilization_pct)}% {format_value(gpu.power_w)} W")
+    elif telemetry is not None and telemetry.host is not None:
+        parts.append(f"CPU {format_value(telemetry.host.cpu_percent)}%")
+    return " | ".join(parts)
+
+
+def _row(label: str, value: Any, unit: str = "") -> tuple[str, str]:
+    text = format_value(value)
+    return label, f"{text} {unit}".strip() if text != "–" else text
+
+
+def result_table(result: Result) -> Table:
+    spec = result.spec
+    table = Table(title=f"plmprof run {result.run_id}", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    latency = result.latency or {}
+    rate = result.throughput or {}
+    memory = result.memory or {}
+    efficiency = result.efficiency or {}
+    energy = result.energy or {}
+    rows = [
+        ("status", STATUS_WORDS.get(result.status, result.status)),
+        ("model", f"{spec['model']} on {(result.workers or [{}])[0].get('device_name') or '–'}"),
+        ("settings", f"{spec['dtype']} {spec['attention']} batch {spec['batch_size']}"),
+        _row("batches", latency.get("count")),
+        ("latency p50 / p90 / p99", " / ".join(ms(latency.get(k)) for k in ("p50", "p90", "p99"))),
+        _row("sequences/s", rate.get("sequences_per_s")),
+        _row("tokens/s", rate.get("tokens_per_s")),
+        _row("residues/s", rate.get("residues_per_s")),
+        _row("peak RSS", memory.get("max_ram"), "MB"),
+        _row("peak allocated", memory.get("max_allocated"), "MB"),
+        _row("useful MFU", _pct(efficiency.get("useful_mfu")), "%"),
+        _row("energy per sequence", energy.get("joules_per_sequence"), "J"),
+        _row("cost per 1M sequences", (result.cost or {}).get("per_million_sequences"), "USD"),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    if result.message:
+        table.add_row("message", result.message)
+    return table
+
+
+def _pct(fraction: float | None) -> float | None:
+    return None if fraction is None else fraction * 100
