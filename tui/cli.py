@@ -167,9 +167,22 @@ def devices() -> None:
     print_devices(Console())
 
 
-def main() -> None:
+def invoke(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` and return the exit code: 0 ok, 1 a run that failed
+    (its Result is still written), 2 bad input, 130 interrupted."""
     try:
-        app()
+        app(args=argv, prog_name="plmprof")
+    except SystemExit as done:  # typer's standalone mode always ends this way
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_BAD_INPUT)
     except PlmprofError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        sys.exit(EXIT_BAD_INPUT)
+        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def main() -> None:
+    sys.exit(invoke())
