@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from engines.messages import (
     BatchDone,
@@ -13,6 +14,7 @@ from engines.messages import (
     Finished,
     Loaded,
     Memory,
+    Optimized,
     Quality,
     Status,
     WarmedUp,
@@ -44,6 +46,7 @@ class WorkerRecord:
     compiling: Compiling | None = None
     memory: Memory | None = None
     quality: Quality | None = None
+    optimizations: dict[str, Any] | None = None
     status: Status | None = None
     message: str | None = None
     detail: str = ""
@@ -86,6 +89,8 @@ class RunCollector:
                 record.memory = message
             case Quality():
                 record.quality = message
+            case Optimized():
+                record.optimizations = message.report
             case Failed():
                 self._end(record, message.status, message.message)
                 record.detail = message.detail
@@ -119,8 +124,9 @@ class RunCollector:
             record.message = message
             record.phase = "done"
 
-    def mark_crashed(self, index: int, message: str) -> None:
-        self._end(self.workers[index], Status.CRASHED, message)
+    def mark_ended(self, index: int, status: Status, message: str) -> None:
+        """End a worker that cannot say so itself (it died, or was ended for the user)."""
+        self._end(self.workers[index], status, message)
 
     def mark_loading(self, index: int, pid: int | None) -> None:
         record = self.workers[index]

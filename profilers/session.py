@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from engines.messages import Status
+from engines.messages import BatchDone, Status
 from engines.placement import place
 from engines.preflight import check_runnable
 from engines.spec import RunSpec
@@ -85,6 +85,7 @@ class Session:
         price = resolve_price(self.options)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         environment = describe_environment()
+        owned = self._monitor is None
         monitor = self._monitor or build_monitor(self.options, self._host)
         clock = RunClock(started=time.monotonic(), rapl=RaplReader())
         if monitor is not None:
@@ -95,7 +96,7 @@ class Session:
             if monitor is not None:
                 monitor.stop()
         clock.ended = time.monotonic()
-        return build_result(
+        result = build_result(
             self.spec,
             self.options,
             self.collector,
@@ -106,6 +107,9 @@ class Session:
             price,
             monitor.reasons() if monitor else {},
         )
+        if monitor is not None and owned:
+            monitor.close()  # ends neuron-monitor, shuts NVML down, closes /proc files
+        return result
 
     def _start_workers(self, context: Any, stop: Any) -> list[tuple[BaseProcess, Connection]]:
         devices = self.spec.worker_devices()
@@ -139,15 +143,14 @@ class Session:
             while not self.collector.done:
                 try:
                     self._poll(workers, open_pipes, clock, monitor)
-                except KeyboardInterrupt:
+                    if self._stop_requested_at is not None:
+                        stop.set()
+                        self._end_stragglers(workers)
+                    if self.on_snapshot is not None and time.monotonic() >= next_snapshot:
+                        self.on_snapshot(self.snapshot(monitor, clock, price))
+                        next_snapshot = time.monotonic() + self.options.snapshot_interval_s
+                except KeyboardInterrupt:  # Ctrl-C: stop measuring, keep what was measured
                     self.stop()
-                if self._stop_requested_at is not None:
-                    stop.set()
-                    self._end_stragglers(workers)
-                now = time.monotonic()
-                if self.on_snapshot is not None and now >= next_snapshot:
-                    self.on_snapshot(self.snapshot(monitor, clock, price))
-                    next_snapshot = now + self.options.snapshot_interval_s
         finally:
             stop.set()
             for process, conn in workers:
@@ -173,7 +176,7 @@ class Session:
         for index, (process, conn) in enumerate(workers):
             if conn not in open_pipes and self.collector.workers[index].status is None:
                 process.join(timeout=1)
-                self.collector.mark_crashed(index, _death_message(process))
+                self.collector.mark_ended(index, Status.CRASHED, _death_message(process))
 
     def _drain(
         self,
@@ -185,7 +188,7 @@ class Session:
         try:
             while conn.poll():
                 message = conn.recv()
-                if clock.first_batch is None and type(message).__name__ == "BatchDone":
+                if clock.first_batch is None and isinstance(message, BatchDone):
                     clock.mark_first_batch(monitor)
                 self.collector.handle(message)
         except (EOFError, OSError):
@@ -197,12 +200,11 @@ class Session:
         if time.monotonic() - self._stop_requested_at < STOP_GRACE_S:
             return
         for index, (process, _) in enumerate(workers):
-            record = self.collector.workers[index]
-            if record.status is None:
+            if self.collector.workers[index].status is None:
                 process.kill()
-                self.collector.workers[index].status = Status.INTERRUPTED
-                record.message = "stopped by the user before it finished loading"
-                record.phase = "done"
+                self.collector.mark_ended(
+                    index, Status.INTERRUPTED, "stopped by the user before it began measuring"
+                )
 
     def snapshot(self, monitor: TelemetryMonitor | None, clock: RunClock, price: Any) -> Snapshot:
         return make_snapshot(

@@ -1,43 +1,118 @@
-"""Host CPU and memory, and the resident memory of watched processes, read with psutil.
+"""Host CPU and memory, and the resident memory of watched processes.
 
-CPU percentages are computed here from ``psutil.cpu_times(percpu=True)`` differences between
-two calls, so this sampler neither blocks nor shares psutil's module-wide ``cpu_percent`` state
-with anything else in the process. The first ``sample()`` covers the time since construction.
+CPU percentages are computed here from differences of cumulative CPU times between two calls,
+so sampling never blocks and never shares psutil's module-wide ``cpu_percent`` state with
+anything else in the process. The first ``sample()`` covers the time since construction.
+
+On Linux the sampler keeps ``/proc/stat``, ``/proc/meminfo`` and each watched process's
+``/proc/<pid>/statm`` open and re-reads them with one ``pread`` each: opening and closing the
+files (what psutil does on every call) costs more than reading them, and it is what dominates
+a sampler that runs ten times a second. An open ``statm`` also stays bound to the process it
+was opened for, so a new process that reuses the pid is never reported under it. Elsewhere, or
+when ``/proc`` cannot be read, psutil is used.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import psutil
 
 from profilers.telemetry.samples import HostSample
 
-# Fields of psutil's cpu_times that count as not busy. guest and guest_nice are already included
-# in user and nice on Linux, so they are left out of the total.
-_IDLE_FIELDS = ("idle", "iowait")
-_EXCLUDED_FIELDS = ("guest", "guest_nice")
+# /proc/stat per-CPU columns: user nice system idle iowait irq softirq steal guest guest_nice.
+# guest and guest_nice are already counted in user and nice, so only the first 8 make the total.
+_TOTAL_COLUMNS = 8
+_IDLE_COLUMNS = (3, 4)  # idle, iowait
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _busy_and_total(times: Any) -> tuple[float, float]:
+def _busy_and_total_psutil(times: Any) -> tuple[float, float]:
     fields = times._asdict()
-    total = sum(value for name, value in fields.items() if name not in _EXCLUDED_FIELDS)
-    idle = sum(fields.get(name, 0.0) for name in _IDLE_FIELDS)
+    total = sum(value for name, value in fields.items() if name not in ("guest", "guest_nice"))
+    idle = fields.get("idle", 0.0) + fields.get("iowait", 0.0)
     return total - idle, total
+
+
+def _busy_and_total_proc(stat: bytes) -> list[tuple[float, float]]:
+    result = []
+    for line in stat.splitlines():
+        if not (line.startswith(b"cpu") and line[3:4].isdigit()):
+            continue
+        columns = [float(value) for value in line.split()[1 : 1 + _TOTAL_COLUMNS]]
+        total = sum(columns)
+        idle = sum(columns[i] for i in _IDLE_COLUMNS if i < len(columns))
+        result.append((total - idle, total))
+    return result
+
+
+def _meminfo(text: bytes) -> tuple[int, int] | None:
+    """(total, available) in bytes from /proc/meminfo, ``None`` when either is missing."""
+    values: dict[bytes, int] = {}
+    for line in text.splitlines():  # both are among the first lines: stop once they are read
+        key, _, rest = line.partition(b":")
+        if key in (b"MemTotal", b"MemAvailable"):
+            values[key] = int(rest.split()[0]) * 1024
+            if len(values) == 2:
+                return values[b"MemTotal"], values[b"MemAvailable"]
+    return None
+
+
+class _ProcFile:
+    """A /proc file kept open and re-read from the start on each ``read()``.
+
+    ``size`` bounds one read: a large buffer costs more to allocate than the read itself.
+    The per-CPU lines of /proc/stat come first, so a cut-off tail (interrupt counts) is harmless.
+    """
+
+    def __init__(self, path: Path, size: int = 4096) -> None:
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self.size = size
+
+    def read(self) -> bytes:
+        if self.fd < 0:
+            raise OSError("closed")
+        return os.pread(self.fd, self.size, 0)
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _open(path: Path, size: int = 4096) -> _ProcFile | None:
+    try:
+        return _ProcFile(path, size)
+    except (OSError, AttributeError):
+        return None
 
 
 class HostSampler:
     """Reads host CPU use per core, host memory and the RSS of each watched pid.
 
-    A watched process that has exited (or cannot be read) is left out of ``process_rss_bytes``
-    and stops being watched, so that a later process reusing its pid is never reported under it;
-    its pid goes into ``vanished``.
+    ``memory_used_bytes`` is total minus available. A watched process that has exited (or
+    cannot be read) is left out of ``process_rss_bytes`` and stops being watched; its pid goes
+    into ``vanished``. ``proc_root``: where procfs is mounted (``None``: use psutil only).
+    Call ``close()`` to release the open /proc files.
     """
 
-    def __init__(self, pids: Iterable[int] = ()) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, pids: Iterable[int] = (), proc_root: Path | None = Path("/proc")) -> None:
+        # One re-entrant lock held through each sample, so that no file is closed (and its
+        # descriptor number reused) while another thread reads it.
+        self._lock = threading.RLock()
+        self._proc_root = proc_root
+        self._stat: _ProcFile | None = None
+        self._meminfo: _ProcFile | None = None
+        if proc_root is not None and hasattr(os, "pread"):
+            self._stat = _open(proc_root / "stat", 64 * 1024)
+            self._meminfo = _open(proc_root / "meminfo", 16 * 1024)
+        self._statm: dict[int, _ProcFile] = {}
         self._processes: dict[int, psutil.Process] = {}
         self._vanished: set[int] = set()
         self._last_times: list[tuple[float, float]] = self._read_times()
@@ -46,9 +121,14 @@ class HostSampler:
             self.watch(pid)
 
     @property
+    def uses_procfs(self) -> bool:
+        """Whether CPU times are read from kept-open /proc files (else psutil)."""
+        return self._stat is not None
+
+    @property
     def watched(self) -> frozenset[int]:
         with self._lock:
-            return frozenset(self._processes)
+            return frozenset(self._statm) | frozenset(self._processes)
 
     @property
     def vanished(self) -> frozenset[int]:
@@ -58,9 +138,16 @@ class HostSampler:
     def watch(self, pid: int) -> None:
         """Report this pid's RSS from the next sample on (a pid not running is noted as gone)."""
         with self._lock:
-            if pid in self._processes:
+            if pid in self._statm or pid in self._processes:
                 return
             self._vanished.discard(pid)
+            if self._stat is not None and self._proc_root is not None:
+                statm = _open(self._proc_root / str(pid) / "statm")
+                if statm is not None:
+                    self._statm[pid] = statm
+                else:
+                    self._vanished.add(pid)
+                return
             try:
                 self._processes[pid] = psutil.Process(pid)
             except (psutil.Error, ValueError, OSError):
@@ -68,34 +155,75 @@ class HostSampler:
 
     def unwatch(self, pid: int) -> None:
         with self._lock:
+            statm = self._statm.pop(pid, None)
             self._processes.pop(pid, None)
             self._vanished.discard(pid)
+        if statm is not None:
+            statm.close()
 
     def sample(self) -> HostSample:
-        per_core = self._cpu_per_core()
-        cpu_percent = sum(per_core) / len(per_core) if per_core else None
-        used: int | None
-        total: int | None
-        try:
-            memory = psutil.virtual_memory()
-            total = int(memory.total)
-            used = int(memory.total - memory.available)
-        except Exception:
-            used = total = None
+        with self._lock:
+            per_core = self._cpu_per_core()
+            total, used = self._memory()
+            rss = self._rss()
         return HostSample(
             cpu_percent_per_core=per_core,
-            cpu_percent=cpu_percent,
+            cpu_percent=sum(per_core) / len(per_core) if per_core else None,
             memory_used_bytes=used,
             memory_total_bytes=total,
-            process_rss_bytes=self._rss(),
+            process_rss_bytes=rss,
         )
 
-    @staticmethod
-    def _read_times() -> list[tuple[float, float]]:
+    def close(self) -> None:
+        """Release the kept-open /proc files; later samples use psutil."""
+        with self._lock:
+            files = [self._stat, self._meminfo, *self._statm.values()]
+            self._stat = self._meminfo = None
+            pids = list(self._statm)
+            self._statm = {}
+        for file in files:
+            if file is not None:
+                file.close()
+        for pid in pids:
+            self.watch(pid)
+
+    def __del__(self) -> None:
+        for file in [getattr(self, "_stat", None), getattr(self, "_meminfo", None)]:
+            if file is not None:
+                file.close()
+        for file in getattr(self, "_statm", {}).values():
+            file.close()
+
+    def _read_times(self) -> list[tuple[float, float]]:
+        stat = self._stat
+        if stat is not None:
+            try:
+                times = _busy_and_total_proc(stat.read())
+                if times:
+                    return times
+            except (OSError, ValueError):
+                pass
         try:
-            return [_busy_and_total(times) for times in psutil.cpu_times(percpu=True)]
+            return [_busy_and_total_psutil(t) for t in psutil.cpu_times(percpu=True)]
         except Exception:
             return []
+
+    def _memory(self) -> tuple[int | None, int | None]:
+        """(total, used) in bytes."""
+        meminfo = self._meminfo
+        if meminfo is not None:
+            try:
+                parsed = _meminfo(meminfo.read())
+                if parsed is not None:
+                    total, available = parsed
+                    return total, total - available
+            except (OSError, ValueError, IndexError):
+                pass
+        try:
+            memory = psutil.virtual_memory()
+            return int(memory.total), int(memory.total - memory.available)
+        except Exception:
+            return None, None
 
     def _cpu_per_core(self) -> tuple[float, ...]:
         now = self._read_times()
@@ -107,9 +235,8 @@ class HostSampler:
                 self._last_per_core = tuple(0.0 for _ in now)
                 return self._last_per_core
             result = []
-            for index, ((busy0, total0), (busy1, total1)) in enumerate(
-                zip(before, now, strict=True)
-            ):
+            pairs = zip(before, now, strict=True)
+            for index, ((busy0, total0), (busy1, total1)) in enumerate(pairs):
                 elapsed = total1 - total0
                 if elapsed <= 0:  # called again within one clock tick: repeat the last figure
                     result.append(self._last_per_core[index])
@@ -120,9 +247,15 @@ class HostSampler:
 
     def _rss(self) -> dict[int, int]:
         with self._lock:
+            files = list(self._statm.items())
             processes = list(self._processes.items())
         result: dict[int, int] = {}
         gone: list[int] = []
+        for pid, file in files:
+            try:
+                result[pid] = int(file.read().split()[1]) * _PAGE_SIZE
+            except (OSError, ValueError, IndexError):
+                gone.append(pid)
         for pid, process in processes:
             try:
                 result[pid] = int(process.memory_info().rss)
@@ -131,6 +264,9 @@ class HostSampler:
         if gone:
             with self._lock:
                 for pid in gone:
-                    if self._processes.pop(pid, None) is not None:
+                    statm = self._statm.pop(pid, None)
+                    if statm is not None:
+                        statm.close()
+                    if statm is not None or self._processes.pop(pid, None) is not None:
                         self._vanished.add(pid)
         return result

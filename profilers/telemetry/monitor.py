@@ -79,6 +79,8 @@ class TelemetryMonitor:
     ) -> TelemetryMonitor:
         """Host always; NVML when it initialises; neuron-monitor when it is on PATH."""
         nvml = NvmlSampler()
+        if not nvml.available:
+            nvml.close()
         neuron = NeuronMonitorSampler() if shutil.which("neuron-monitor") else None
         return cls(
             interval_s,

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import weakref
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -321,6 +322,21 @@ def config_for_period(period_s: float) -> dict[str, Any]:
 # --- the sampler ---------------------------------------------------------------------------------
 
 
+def _terminate(process: subprocess.Popen[str]) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL after 3 s."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(OSError):
+        process.terminate()
+    try:
+        process.wait(timeout=3)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(OSError):
+            process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=3)
+
+
 class NeuronMonitorSampler:
     """Keeps the latest report of a running ``neuron-monitor``, or replays a recorded file.
 
@@ -352,6 +368,7 @@ class NeuronMonitorSampler:
         self._process: subprocess.Popen[str] | None = None
         self._thread: threading.Thread | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._replay: list[NeuronSample] | None = None
         self._replay_position = 0
         self._cycle = False
@@ -454,6 +471,8 @@ class NeuronMonitorSampler:
         except OSError as error:
             self._reason = f"{self._executable} could not start: {error}"
             return
+        # Stops the tool at interpreter exit too, should close() never be called.
+        self._finalizer = weakref.finalize(self, _terminate, self._process)
         self._thread = threading.Thread(
             target=self._read_loop, name="plmprof-neuron-monitor", daemon=True
         )
@@ -503,14 +522,11 @@ class NeuronMonitorSampler:
         with self._lock:
             self._closed = True
             process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=3)
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if process is not None:
+            _terminate(process)
         if self._thread is not None:
             self._thread.join(timeout=3)
             self._thread = None

@@ -121,3 +121,43 @@ def test_a_worker_killed_with_sigkill_ends_crashed() -> None:
     assert result.status == "crashed"
     assert "SIGKILL" in result.message
     assert result.latency is not None and result.latency["count"] >= 2
+
+
+def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
+    exe = shutil.which("plmprof")
+    command = [exe] if exe else [sys.executable, "-c", "from tui.cli import main; main()"]
+    process = subprocess.Popen(
+        [
+            *command,
+            "run",
+            "--seq-len",
+            "32",
+            "--batch-size",
+            "2",
+            "--duration",
+            "120",
+            "--live-json",
+            "live.jsonl",
+            "--output",
+            "stopped.json",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    live = tmp_path / "live.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        lines = live.read_text().splitlines() if live.exists() else []
+        if lines and json.loads(lines[-1])["batches"] >= 3:
+            break
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    result = json.loads((tmp_path / "stopped.json").read_text())
+    assert result["status"] == "interrupted"
+    assert result["latency"]["count"] >= 3

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from typing import Any
@@ -77,7 +78,7 @@ def test_samples_on_a_thread_and_stop_joins() -> None:
     assert monitor.samples_taken == taken  # nothing sampled after stop()
     history = monitor.history()
     assert len(history) == taken == host.calls
-    assert all(a.t < b.t for a, b in zip(history, history[1:], strict=False))
+    assert all(a.t < b.t for a, b in itertools.pairwise(history))
     latest = monitor.latest()
     assert latest is history[-1]
     assert latest.host is not None and latest.host.cpu_percent == float(taken)

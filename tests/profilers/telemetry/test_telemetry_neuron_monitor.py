@@ -240,7 +240,7 @@ def test_two_runtimes_listing_the_same_core() -> None:
             runtime(
                 2,
                 {
-                    "0": {"neuroncore_utilization": 0.0, "flops": 0},  # owned by runtime 1
+                    "0": {"neuroncore_utilization": 30.0, "flops": 0},  # also runtime 1: max wins
                     "1": {"neuroncore_utilization": 40.0, "effective_flops": 500},
                 },
                 {"0": {"tensors": 5}, "1": {"tensors": 7, "constants": 3}},
