@@ -9,7 +9,15 @@ from typing import Any
 
 import torch
 from torch import nn
-from transformers import BertConfig, BertModel, EsmConfig, EsmModel, T5Config, T5EncoderModel
+from transformers import (
+    BertConfig,
+    BertModel,
+    EsmConfig,
+    EsmModel,
+    PreTrainedModel,
+    T5Config,
+    T5EncoderModel,
+)
 from transformers.initialization import no_init_weights
 
 from engines.catalog import Family, ModelInfo
@@ -99,6 +107,8 @@ def _build_random(info: ModelInfo, attention: str, device: torch.device, seed: i
     config = make_config(info, attention)
     with no_init_weights(), torch.device(device):
         model = instantiate(info, config)
+    if isinstance(model, PreTrainedModel):
+        model.tie_weights()  # T5's shared and encoder.embed_tokens are one tensor, as on the hub
     fill_random_(model, seed)
     return model
 

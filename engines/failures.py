@@ -5,8 +5,18 @@ from __future__ import annotations
 from engines.errors import InvalidInputError, PlmprofError, UnsupportedError
 from engines.messages import Status
 
-_OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory")
+# "failed to map segment": a shared library could not be mapped under the address-space cap.
+_OOM_MARKERS = (
+    "out of memory",
+    "can't allocate memory",
+    "cannot allocate memory",
+    "failed to map segment",
+)
 _COMPILE_MARKERS = ("torch._dynamo", "torch._inductor", "BackendCompilerFailed")
+
+
+class CompileFailedError(PlmprofError):
+    """torch.compile (or another graph compiler) failed on the model: status ``compile_failed``."""
 
 
 def classify(exc: BaseException) -> tuple[Status, str]:
@@ -16,6 +26,8 @@ def classify(exc: BaseException) -> tuple[Status, str]:
         return Status.OOM, f"out of memory: {first_line}"
     if isinstance(exc, UnsupportedError):
         return Status.UNSUPPORTED, str(exc)
+    if isinstance(exc, CompileFailedError):
+        return Status.COMPILE_FAILED, str(exc)
     if isinstance(exc, InvalidInputError | PlmprofError):
         return Status.ERROR, str(exc)
     module = type(exc).__module__

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from engines.batching import Batch
 from engines.structure import ModelShape
@@ -100,8 +101,25 @@ class Memory:
 
 @dataclass(frozen=True)
 class Quality:
+    """Drift of the run's outputs against an fp32 eager reference with the same weights and inputs.
+
+    ``compared`` names what was compared, ``reference`` how the reference was made; ``warning`` is
+    set when the drift is large enough to matter (or the reference could not be made)."""
+
     worker: int
     metrics: dict[str, float | None] = field(default_factory=dict)
+    compared: str = ""
+    reference: str = ""
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Optimized:
+    """What the optimizations actually did to the model: plain, JSON-ready data for the Result
+    (precision, int8, pruning, attention, compile). May be sent again with later figures."""
+
+    worker: int
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,5 +138,14 @@ class Finished:
 
 
 WorkerMessage = (
-    Loaded | Compiling | Compiled | WarmedUp | BatchDone | Memory | Quality | Failed | Finished
+    Loaded
+    | Compiling
+    | Compiled
+    | WarmedUp
+    | BatchDone
+    | Memory
+    | Quality
+    | Optimized
+    | Failed
+    | Finished
 )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from engines.backends.neuron.checks import check_neuron_run
 from engines.backends.torch_device import check_cuda
 from engines.catalog import get_model_info
 from engines.errors import UnsupportedError
 from engines.inputs import PlannedWorkload, plan_workload
+from engines.optimizations import check as check_optimizations
 from engines.spec import RunSpec
 
 
@@ -21,18 +23,6 @@ def check_runnable(spec: RunSpec) -> PlannedWorkload:
         if family == "cuda":
             check_cuda(torch.device(device), spec.dtype)
         elif family == "neuron":
-            raise UnsupportedError(
-                "--device neuron: the Neuron engine is not available in this build"
-            )
-    pending = {
-        "--int8": spec.int8 != "none",
-        "--prune": spec.prune != "none",
-        "--prune-layers": spec.prune_layers > 0,
-        "--prune-heads": spec.prune_heads > 0,
-        "--compile": spec.compile != "none",
-        "--quality": spec.quality,
-    }
-    asked = [flag for flag, on in pending.items() if on]
-    if asked:
-        raise UnsupportedError(f"{', '.join(asked)}: not available in this build yet")
+            check_neuron_run(spec, device)
+    check_optimizations(spec)
     return plan_workload(spec, info)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import resource
@@ -13,23 +12,27 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from engines.backends.torch_device import TORCH_DTYPES, TorchDevice, open_device
-from engines.builders import build_model
-from engines.catalog import get_model_info
+from engines.backends.neuron import worker as neuron
+from engines.backends.torch_device import TorchDevice, open_device
+from engines.catalog import ModelInfo, get_model_info
 from engines.failures import classify
-from engines.inputs import TensorBatch, plan_workload, to_tensors
+from engines.inputs import PlannedWorkload, TensorBatch, plan_workload, to_tensors
 from engines.messages import (
     BatchDone,
     Failed,
     Finished,
     Loaded,
     Memory,
+    Optimized,
+    Quality,
     Status,
     WarmedUp,
     WorkerMessage,
 )
+from engines.optimizations import check as check_optimizations
+from engines.optimizations import compile as compile_step
+from engines.optimizations import optimize, precision, preload, quality
 from engines.spec import RunSpec
-from engines.structure import model_shape
 from engines.worker import WorkerTask
 
 Send = Callable[[WorkerMessage], None]
@@ -65,12 +68,6 @@ def forward(model: nn.Module, batch: TensorBatch) -> object:
     return model(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
 
 
-def _autocast(spec: RunSpec, device: TorchDevice) -> contextlib.AbstractContextManager[object]:
-    if not spec.autocast or spec.dtype == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.device.type, dtype=TORCH_DTYPES[spec.dtype])
-
-
 def run_worker(task: WorkerTask, send: Send, should_stop: ShouldStop) -> None:
     """Run one worker to the end, reporting through ``send``; never raises."""
     try:
@@ -83,28 +80,57 @@ def run_worker(task: WorkerTask, send: Send, should_stop: ShouldStop) -> None:
     send(Finished(task.index, status, iterations))
 
 
+def reset_rss_peak() -> bool:
+    """Reset the peak RSS that ``rss_peak_bytes`` reads (Linux ``clear_refs``), so memory freed
+    before the measured model was built (the quality reference) is not counted; False if not
+    possible here."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
+            handle.write("5")
+    except OSError:
+        return False
+    return True
+
+
 def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status, int]:
     spec = RunSpec.from_dict(task.spec)
     info = get_model_info(spec.model)
+    check_optimizations(spec)
+    preload(spec)  # before the address-space cap below
+    from engines.builders import build_model
+
     if spec.threads:
         torch.set_num_threads(spec.threads)
-    device = open_device(task.device, spec.dtype)
+    on_neuron = neuron.is_neuron_device(task.device)
+    device: TorchDevice
+    if on_neuron:  # fills in the spec's buckets; the model is built on the CPU, then traced
+        spec, device = neuron.open_neuron_worker(task.device, spec, info)
+    else:
+        device = open_device(task.device, spec.dtype)
     if device.is_cuda and spec.memory_limit_mb:
         device.limit_memory(spec.memory_limit_mb)
-    elif not device.is_cuda:
-        cap_address_space(spec.memory_limit_mb)
+    elif not device.is_cuda and (spec.memory_limit_mb or not on_neuron):
+        cap_address_space(spec.memory_limit_mb)  # Neuron runtime mappings: capped only on request
     planned = plan_workload(spec, info)
-    weights_dtype = torch.float32 if spec.autocast else TORCH_DTYPES[spec.dtype]
+    batches = to_tensors(planned, device.device)
+    reference = _reference(spec, info, planned, batches, device) if spec.quality else None
     built = build_model(
         info,
         weights=spec.weights,
         attention=spec.attention,
         device=device.device,
-        dtype=weights_dtype,
+        dtype=torch.float32 if on_neuron else precision.weights_dtype(spec),
         seed=spec.seed,
     )
-    model = built.module
-    batches = to_tensors(planned, device.device)
+    optimized = optimize(
+        built.module,
+        spec,
+        device.device,
+        attention=built.attention,
+        attention_notes=built.notes,
+    )
+    model = optimized.module
+    report = optimized.report
     device.synchronize()
     send(
         Loaded(
@@ -112,7 +138,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             device=task.device,
             device_name=device.name,
             load_s=built.load_seconds,
-            shape=model_shape(model),
+            shape=optimized.shape,
             attention=built.attention,
             rss_bytes=rss_peak_bytes(),
             device_allocated_bytes=device.allocated(),
@@ -121,12 +147,88 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             lengths=tuple(len(p.sequence) for p in planned.proteins),
             special_tokens=planned.tokenizer.special_tokens,
             threads=torch.get_num_threads(),
-            notes=tuple(built.notes),
+            notes=(*built.notes, *optimized.notes, *neuron.worker_notes(device)),
         )
     )
-    with torch.inference_mode(), _autocast(spec, device):
+    if on_neuron:
+        model = neuron.compile_on_worker(task.index, model, info, spec, batches, send)
+    compiled: compile_step.CompileState | None = None
+    with torch.inference_mode(), precision.autocast_context(spec, device.device.type):
+        if spec.compile != "none":
+            model, compiled = compile_step.compile_model(
+                model, spec.compile, batches, device.device
+            )
+            compiled_model = model
+            compile_step.warm_compile(
+                task.index,
+                compiled,
+                batches,
+                lambda batch: _timed_call(compiled_model, batch, device),
+                send,
+            )
+            report["compile"] = compiled.report()
         _warm_up(task.index, model, batches, spec.warmup, device, send)
-        return _measure(task.index, spec, model, batches, device, send, should_stop)
+        if isinstance(reference, quality.Reference):
+            reference = _compare(model, reference, batches)
+        if reference is not None:
+            send(_quality_message(task.index, reference))
+        send(Optimized(task.index, report))
+        status, iterations = _measure(task.index, spec, model, batches, device, send, should_stop)
+        if compiled is not None:
+            compile_step.after_measure(task.index, compiled, send)
+            report["compile"] = compiled.report()
+            send(Optimized(task.index, report))
+    return status, iterations
+
+
+def _reference(
+    spec: RunSpec,
+    info: ModelInfo,
+    planned: PlannedWorkload,
+    batches: list[TensorBatch],
+    device: TorchDevice,
+) -> quality.Reference | quality.QualityReport:
+    """The fp32 eager reference's outputs on the quality subset; the reference is freed again.
+
+    A reference that does not fit in memory is reported, and the run goes on without it."""
+    try:
+        reference = quality.compute_reference(
+            info,
+            spec.weights,
+            spec.seed,
+            quality.subset(batches),
+            planned.tokenizer,
+            device.device,
+            forward,
+        )
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        if device.is_cuda:
+            torch.cuda.empty_cache()
+        return quality.unavailable(f"the fp32 reference did not fit in memory ({exc})"[:300])
+    if not device.is_cuda and reset_rss_peak():
+        reference.description += "; peak RSS reset after it was freed"
+    elif not device.is_cuda:
+        reference.description += "; peak RSS includes it"
+    return reference
+
+
+def _compare(
+    model: nn.Module, reference: quality.Reference, batches: list[TensorBatch]
+) -> quality.QualityReport:
+    outputs = [
+        quality.host_output(forward(model, batch), batch)[0] for batch in quality.subset(batches)
+    ]
+    return quality.compare(reference, outputs)
+
+
+def _quality_message(index: int, report: quality.QualityReport) -> Quality:
+    return Quality(
+        index,
+        dict(report.metrics),
+        compared=report.compared,
+        reference=report.reference,
+        warning=report.warning,
+    )
 
 
 def _timed_call(model: nn.Module, batch: TensorBatch, device: TorchDevice) -> tuple[float, float]:

@@ -18,6 +18,8 @@ INT8_SCHEMES = ("none", "dynamic", "weight-only")
 ATTENTIONS = ("eager", "sdpa", "flash_attention_2")
 COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
 MODES = ("inference", "training")
+NEURON_TARGETS = ("inf2", "trn1", "trn1n", "trn2")
+NEURON_OPTLEVELS = (1, 2, 3)
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|neuron(:\d+)?)$")
 _PRUNE = re.compile(r"^(none|2:4|unstructured:(0(\.\d+)?|1(\.0+)?))$")
 
@@ -59,6 +61,9 @@ class RunSpec:
     threads: int | None = None
     seed: int = 0
     quality: bool = False
+    neuron_target: str = "inf2"
+    neuron_optlevel: int = 2
+    neuron_data_parallel: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -150,3 +155,6 @@ def _validate(spec: RunSpec) -> None:
     _positive("sequence length", spec.seq_len, allow_none=True)
     if spec.token_budget and spec.buckets:
         raise InvalidInputError("--token-budget and --buckets are two batching schemes: pick one")
+    _choice("Neuron target", spec.neuron_target, NEURON_TARGETS)
+    if spec.neuron_optlevel not in NEURON_OPTLEVELS:
+        raise InvalidInputError(f"Neuron optlevel must be 1, 2 or 3 (got {spec.neuron_optlevel})")

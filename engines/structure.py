@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from torch import nn
+if TYPE_CHECKING:  # torch loads only where a model is measured, not with the messages
+    from torch import nn
 
 # Linear layers applied once per sequence (on a pooled vector), not once per token.
 _PER_SEQUENCE_PARTS = ("pooler", "head")
@@ -28,6 +30,8 @@ class ModelShape:
 
 
 def model_shape(model: nn.Module) -> ModelShape:
+    from torch import nn
+
     token = sequence = 0
     attn: list[int] = []
     for name, module in model.named_modules():

@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engines.catalog import get_model_info
 from engines.errors import InvalidInputError
+from engines.messages import Quality
 from engines.spec import RunSpec
 from profilers.collector import RunCollector, WorkerRecord
 from profilers.cost import Price, cost, lookup_price, read_instance_type
@@ -35,16 +36,21 @@ class RunClock:
     rapl: RaplReader
     first_batch: float | None = None
     ended: float | None = None
-    rapl_uj: list[int | None] = field(default_factory=list)
+    rapl_start_uj: int | None = None
+    rapl_end_uj: int | None = None
 
     def mark_first_batch(self, monitor: TelemetryMonitor | None) -> None:
         self.first_batch = time.monotonic()
-        self.rapl_uj = [self.rapl.read_uj()]
+        self.rapl_start_uj = self.rapl.read_uj()
         if monitor is not None:
             monitor.sample_now()
 
-    def rapl_end(self) -> int | None:
-        return self.rapl.read_uj()
+    def mark_workers_done(self, monitor: TelemetryMonitor | None) -> None:
+        """The last worker reported its end: read the energy counters before teardown."""
+        if self.first_batch is not None:
+            self.rapl_end_uj = self.rapl.read_uj()
+        if monitor is not None:
+            monitor.sample_now()
 
 
 def resolve_price(options: MeasureOptions) -> Price | float | None:
@@ -62,7 +68,7 @@ def resolve_price(options: MeasureOptions) -> Price | float | None:
         return None
 
 
-def _peak(options: MeasureOptions, device_name: str, dtype: str) -> PeakLookup:
+def peak_for(options: MeasureOptions, device_name: str, dtype: str) -> PeakLookup:
     return (
         user_peak(options.peak_tflops) if options.peak_tflops else peak_tflops(device_name, dtype)
     )
@@ -130,7 +136,30 @@ def _model_section(spec: RunSpec, collector: RunCollector) -> dict[str, Any] | N
             attention=loaded.attention,
             load_notes=list(loaded.notes),
         )
+    optimized = next((w.optimizations for w in collector.workers.values() if w.optimizations), None)
+    if optimized is not None:
+        section["optimizations"] = optimized
     return section
+
+
+def _quality_section(collector: RunCollector) -> dict[str, Any] | None:
+    """The drift against the fp32 reference; with several workers, the worst one's."""
+    checks = [w.quality for w in collector.workers.values() if w.quality is not None]
+    if not checks:
+        return None
+
+    def worst_first(check: Quality) -> float:
+        low = check.metrics.get("cosine_min")
+        return low if low is not None else float("-inf")
+
+    check = min(checks, key=worst_first)
+    return {
+        "compared": check.compared,
+        "reference": check.reference,
+        **check.metrics,
+        "warning": check.warning,
+        "worker": check.worker,
+    }
 
 
 def _timing_section(collector: RunCollector, clock: RunClock) -> dict[str, Any]:
@@ -158,15 +187,14 @@ def _energy(
     clock: RunClock,
     gpu_indices: Sequence[int],
 ) -> Energy:
-    start_uj = clock.rapl_uj[0] if clock.rapl_uj else None
     return energy_between(
         samples,
         window[0],
         window[1],
         sequences,
         gpu_indices=gpu_indices or None,
-        rapl_start_uj=start_uj,
-        rapl_end_uj=clock.rapl_end() if start_uj is not None else None,
+        rapl_start_uj=clock.rapl_start_uj,
+        rapl_end_uj=clock.rapl_end_uj,
     )
 
 
@@ -206,7 +234,10 @@ def build_result(
         memory=_memory_section(collector, workers),
         workers=workers,
         notes=[f"{name}: {reason}" for name, reason in telemetry_reasons.items()],
+        quality=_quality_section(collector),
     )
+    if result.quality is not None and result.quality.get("warning"):
+        result.notes.append(f"quality: {result.quality['warning']}")
     loaded = next((w.loaded for w in collector.workers.values() if w.loaded), None)
     if loaded is not None:
         result.workload = {**vars(loaded.workload)}
@@ -229,7 +260,7 @@ def build_result(
     energy = _energy(samples, window, work.sequences, clock, gpu_indices(spec))
     result.energy = energy.to_dict()
     if rate is not None and rate.window_s > 0:
-        peak = _peak(options, loaded.device_name, spec.dtype)
+        peak = peak_for(options, loaded.device_name, spec.dtype)
         devices = len(set(spec.worker_devices()))
         result.efficiency = {
             "useful_flops": work.useful_flops,

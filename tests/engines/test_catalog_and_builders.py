@@ -137,3 +137,20 @@ def test_model_shape_counts_what_the_forward_runs() -> None:
         t5 = instantiate(MODELS["prot_t5_xl_enc"], make_config(MODELS["prot_t5_xl_enc"]))
     assert model_shape(bert).sequence_linear_params == 1024 * 1024  # the pooler, once per sequence
     assert model_shape(t5).attn_dims == (4096,) * 24  # 32 heads x d_kv 128
+
+
+def test_built_t5_ties_its_embeddings_as_the_count_does() -> None:
+    tiny_t5 = dataclasses.replace(
+        MODELS["prot_t5_xl_enc"],
+        config={
+            **MODELS["prot_t5_xl_enc"].config,
+            "num_layers": 1,
+            "d_ff": 64,
+            "d_model": 32,
+            "num_heads": 2,
+            "d_kv": 8,
+        },
+    )
+    model = build_model(tiny_t5).module
+    assert model.shared.weight is model.encoder.embed_tokens.weight
+    assert sum(p.numel() for p in model.parameters()) == count_parameters(tiny_t5)

@@ -1,0 +1,132 @@
+"""Tiny catalog entries for fast CPU tests: the real architectures with toy sizes.
+
+``register(monkeypatch)`` adds them to the catalog for one test, so a ``RunSpec`` can name them and
+the worker loop can run them in-process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engines.catalog import MODELS, ModelInfo
+from engines.messages import WorkerMessage
+from engines.spec import RunSpec
+from engines.worker import WorkerTask
+from profilers.collector import RunCollector
+from profilers.finalize import RunClock, build_result
+from profilers.options import MeasureOptions
+from profilers.result import Result
+from profilers.telemetry.rapl import RaplReader
+
+LAYERS = 2
+HIDDEN = 64
+HEADS = 4
+FFN = 128
+
+
+def tiny_esm(layers: int = LAYERS, hidden: int = HIDDEN, heads: int = HEADS) -> ModelInfo:
+    base = MODELS["esm2_t6_8M"]
+    config = {
+        **base.config,
+        "num_hidden_layers": layers,
+        "hidden_size": hidden,
+        "num_attention_heads": heads,
+        "intermediate_size": 2 * hidden,
+    }
+    return dataclasses.replace(base, id="tiny_esm", config=config, expected_params=0)
+
+
+def tiny_bert() -> ModelInfo:
+    base = MODELS["prot_bert"]
+    config = {
+        **base.config,
+        "num_hidden_layers": LAYERS,
+        "hidden_size": HIDDEN,
+        "num_attention_heads": HEADS,
+        "intermediate_size": FFN,
+        "max_position_embeddings": 512,
+    }
+    return dataclasses.replace(base, id="tiny_bert", config=config, expected_params=0)
+
+
+def tiny_t5() -> ModelInfo:
+    base = MODELS["prot_t5_xl_enc"]
+    config = {
+        **base.config,
+        "num_layers": LAYERS,
+        "d_model": HIDDEN,
+        "d_ff": FFN,
+        "num_heads": HEADS,
+        "d_kv": 16,
+    }
+    return dataclasses.replace(base, id="tiny_t5", config=config, expected_params=0)
+
+
+def tiny_protst() -> ModelInfo:
+    base = MODELS["protst_esm1b"]
+    config = {
+        **base.config,
+        "num_hidden_layers": LAYERS,
+        "hidden_size": HIDDEN,
+        "num_attention_heads": HEADS,
+        "intermediate_size": FFN,
+    }
+    return dataclasses.replace(base, id="tiny_protst", config=config, expected_params=0)
+
+
+TINY = {
+    "tiny_esm": tiny_esm,
+    "tiny_bert": tiny_bert,
+    "tiny_t5": tiny_t5,
+    "tiny_protst": tiny_protst,
+}
+
+
+def register(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the tiny models known to the catalog for the current test."""
+    for name, make in TINY.items():
+        monkeypatch.setitem(MODELS, name, make())
+
+
+def run_in_process(monkeypatch: pytest.MonkeyPatch, **settings: Any) -> list[WorkerMessage]:
+    """Run the real worker loop in this process on a tiny model; return what it sent.
+
+    The address-space cap is left out: it would outlive the test in this process."""
+    import engines.runner as runner
+
+    register(monkeypatch)
+    monkeypatch.setattr(runner, "cap_address_space", lambda limit_mb: None)
+    spec = tiny_spec(**settings)
+    messages: list[WorkerMessage] = []
+    runner.run_worker(WorkerTask(spec.to_dict(), 0, "cpu", {}), messages.append, lambda: False)
+    return messages
+
+
+def result_of(spec: RunSpec, messages: list[WorkerMessage], tmp_path: Path) -> Result:
+    """The Result the session would build from these messages (no telemetry)."""
+    collector = RunCollector(spec.worker_devices())
+    for message in messages:
+        collector.handle(message)
+    clock = RunClock(started=time.monotonic(), rapl=RaplReader(tmp_path / "no-rapl"))
+    clock.ended = time.monotonic()
+    return build_result(
+        spec, MeasureOptions(telemetry=False), collector, [], {}, "now", clock, None, {}
+    )
+
+
+def tiny_spec(**settings: Any) -> RunSpec:
+    """A short run of the tiny ESM: 4 batches of 2 sequences of 30 residues."""
+    defaults: dict[str, Any] = {
+        "model": "tiny_esm",
+        "seq_len": 30,
+        "batch_size": 2,
+        "duration_s": 0.05,
+        "min_iters": 2,
+        "warmup": 1,
+    }
+    return RunSpec(**{**defaults, **settings})
