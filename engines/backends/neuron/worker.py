@@ -1,0 +1,118 @@
+"""The hooks the worker loop (:mod:`engines.runner`) calls when its device is a NeuronCore.
+
+The runner builds the model on the CPU as usual; on Neuron it then (1) opens a
+:class:`NeuronCoreDevice` and fills the spec's buckets (:func:`open_neuron_worker`), (2) builds the
+weights in fp32, and (3) after ``Loaded``, compiles every bucket (:func:`compile_on_worker`),
+sending ``Compiling`` per bucket and ``Compiled`` at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from engines.backends.torch_device import TorchDevice
+from engines.catalog import ModelInfo
+from engines.inputs import TensorBatch
+from engines.messages import Compiled, Compiling, WorkerMessage
+from engines.spec import RunSpec
+
+from .buckets import describe_buckets, plan_neuron_workload
+from .cache import CompileCache
+from .checks import check_neuron_spec, neuron_notes
+from .engine import prepare_neuron_model
+from .sdk import TorchNeuronx
+
+Send = Callable[[WorkerMessage], None]
+
+
+@dataclass(frozen=True)
+class NeuronCoreDevice(TorchDevice):
+    """A NeuronCore seen from the timing loop. Inputs and outputs are CPU tensors, so ``device``
+    is the CPU; a traced call returns once its results are on the host, so there is nothing to
+    synchronise; the torch allocator knows nothing of device memory (neuron-monitor reports it)."""
+
+    target: str = "inf2"
+    cores: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def name(self) -> str:
+        where = f", core {self.cores}" if self.cores else ""
+        return f"AWS NeuronCore ({self.target}{where})"
+
+    def synchronize(self) -> None:
+        """Nothing queued: the traced call is synchronous."""
+
+    def reset_peaks(self) -> None:
+        """No allocator statistics on Neuron."""
+
+    def allocated(self) -> int | None:
+        return None
+
+    def max_allocated(self) -> int | None:
+        return None
+
+    def max_reserved(self) -> int | None:
+        return None
+
+    def limit_memory(self, megabytes: int) -> None:
+        """Device memory is not capped from torch; the host cap is RLIMIT_AS."""
+        del megabytes
+
+
+def is_neuron_device(device: str) -> bool:
+    return device.partition(":")[0] == "neuron"
+
+
+def open_neuron_worker(
+    device: str, spec: RunSpec, info: ModelInfo, env: Mapping[str, str] | None = None
+) -> tuple[RunSpec, NeuronCoreDevice]:
+    """Check the spec for Neuron, fill in its bucket boundaries, and open the device."""
+    check_neuron_spec(spec)
+    bucketed, _ = plan_neuron_workload(spec, info)
+    values = os.environ if env is None else env
+    notes = (describe_buckets(bucketed, given=bool(spec.buckets)), *neuron_notes(spec))
+    opened = NeuronCoreDevice(
+        torch.device("cpu"),
+        target=spec.neuron_target,
+        cores=values.get("NEURON_RT_VISIBLE_CORES") or None,
+        notes=notes,
+    )
+    return bucketed, opened
+
+
+def worker_notes(device: TorchDevice) -> tuple[str, ...]:
+    """What a Neuron worker adds to ``Loaded.notes`` (nothing on other devices)."""
+    return device.notes if isinstance(device, NeuronCoreDevice) else ()
+
+
+def compile_on_worker(
+    index: int,
+    model: nn.Module,
+    info: ModelInfo,
+    spec: RunSpec,
+    batches: Sequence[TensorBatch],
+    send: Send,
+    *,
+    neuronx: TorchNeuronx | None = None,
+    cache: CompileCache | None = None,
+) -> nn.Module:
+    """Compile or load every bucket, reporting ``Compiling`` then ``Compiled``."""
+
+    def progress(stage: str, done: int, total: int) -> None:
+        send(Compiling(index, stage, done, total))
+
+    module, seconds, _ = prepare_neuron_model(
+        model, info, spec, batches, progress, neuronx=neuronx, cache=cache, cpu_backend=False
+    )
+    send(Compiled(index, seconds, recompilations=0))
+    return module
