@@ -1,0 +1,446 @@
+"""``plmprof sweep``: a grid of runs from flags or a TOML file, a progress bar with time left, and
+the sweep folder (one Result per point, sweep.json, sweep.csv, report.md). ``--max-batch`` finds
+the largest batch that fits in memory instead."""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from engines.errors import InvalidInputError
+from profilers.export import format_value
+from profilers.sweep import (
+    MAX_BATCH_FILE,
+    REPORT_FILE,
+    SKIPPED,
+    SWEEP_CSV,
+    SWEEP_FILE,
+    MaxBatchSearch,
+    Runner,
+    Sweep,
+    SweepEvent,
+    SweepGrid,
+    SweepPoint,
+    canonical_name,
+    expand,
+    find_max_batch,
+    load_sweep_grid,
+    point_slug,
+    prepare_folder,
+    save_max_batch,
+    session_runner,
+)
+from tui.options import parse_size_mb
+from tui.render.summary import STATUS_WORDS
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# Flags whose comma-separated values make an axis of the grid.
+AXIS_FLAGS = (
+    "models",
+    "devices",
+    "dtypes",
+    "int8",
+    "prunes",
+    "attentions",
+    "compiles",
+    "seq_lens",
+    "lengths",
+    "token_budgets",
+    "batch_sizes",
+)
+# Tables a grid file may group its settings in (they are read as if at the top level).
+_FILE_TABLES = ("sweep", "grid", "run", "measure")
+
+
+def split_list(flag: str, text: str) -> list[str]:
+    items = [item.strip() for item in text.split(",")]
+    if not text.strip() or any(not item for item in items):
+        raise InvalidInputError(f"--{flag.replace('_', '-')}: empty item in '{text}'")
+    return items
+
+
+def read_grid_file(path: Path) -> dict[str, Any]:
+    """Settings from a TOML grid file (YAML too when pyyaml is installed)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(f"grid file '{path}' does not exist") from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read grid file '{path}': {exc.strerror or exc}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data = _read_yaml(path, raw)
+    else:
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInputError(f"grid file '{path}' is not valid TOML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"grid file '{path}' does not hold a table of settings")
+    settings: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    for key, value in data.items():
+        items: list[tuple[Any, Any]] = [(key, value)]
+        if isinstance(value, dict):
+            if str(key).lower() not in _FILE_TABLES:
+                raise InvalidInputError(
+                    f"grid file '{path}': table '{key}' is not a known table "
+                    f"(use {', '.join(_FILE_TABLES)} or top-level settings)"
+                )
+            items = list(value.items())
+        for name, item in items:
+            field = _setting_key(str(name))
+            if field in seen:
+                raise InvalidInputError(
+                    f"grid file '{path}': '{name}' and '{seen[field]}' set the same thing"
+                    if seen[field] != name
+                    else f"grid file '{path}': '{name}' is given twice"
+                )
+            seen[field] = str(name)
+            settings[str(name)] = item
+    return settings
+
+
+def _read_yaml(path: Path, raw: bytes) -> Any:
+    if importlib.util.find_spec("yaml") is None:
+        raise InvalidInputError(
+            f"grid file '{path}' is YAML, which needs pyyaml (pip install pyyaml); "
+            "or write the grid as TOML"
+        )
+    import yaml
+
+    try:
+        return yaml.safe_load(raw.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InvalidInputError(f"grid file '{path}' is not valid YAML: {exc}") from None
+
+
+def _memory(value: Any) -> Any:
+    if isinstance(value, str):
+        return parse_size_mb(value)
+    if isinstance(value, list):
+        return [_memory(v) for v in value]
+    return value
+
+
+def merge_settings(*sources: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings from several sources, later ones winning where two name the same field; each
+    keeps the name it was given by, so that errors quote the user's own words."""
+    merged: dict[str, tuple[str, Any]] = {}
+    for source in sources:
+        for name, value in source.items():
+            key = _setting_key(name)
+            if key == "memory_limit_mb":
+                merged[key] = (key, _memory(value))
+            else:
+                merged[key] = (name, value)
+    return dict(merged.values())
+
+
+def _setting_key(name: str) -> str:
+    """The field a setting names; ``memory-limit`` (text such as 4GB) is ``memory_limit_mb``."""
+    if name.strip().lstrip("-").lower().replace("-", "_") == "memory_limit":
+        return "memory_limit_mb"
+    return canonical_name(name)
+
+
+def flag_settings(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The flags that were given (not None), named as flags; axis flags split at commas."""
+    settings: dict[str, Any] = {}
+    for name, value in flags.items():
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        settings[flag] = split_list(name, value) if name in AXIS_FLAGS else value
+    return settings
+
+
+def default_folder(prefix: str = "plmprof-sweep") -> Path:
+    return Path(f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0, round(seconds))
+    if seconds >= 3600:
+        return f"~{seconds // 3600}h {seconds % 3600 // 60:02d}m left"
+    if seconds >= 60:
+        return f"~{seconds // 60}m {seconds % 60:02d}s left"
+    return f"~{seconds}s left"
+
+
+class SweepProgress:
+    """A rich progress bar on stderr with the time left, and one line per finished point."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[left]}"),
+            console=console,
+            transient=True,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> SweepProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: SweepEvent) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("", total=event.total or None, left="")
+        left = _duration(event.time_left_s)
+        point = event.point
+        if event.kind in ("point_started", "snapshot") and point is not None:
+            detail = ""
+            if event.snapshot is not None:
+                rate = event.snapshot.sequences_per_s
+                detail = f" {event.snapshot.phase}" + (f" {rate:.1f} seq/s" if rate else "")
+            self.progress.update(self.task, description=f"{point.label}{detail}", left=left)
+        elif event.kind == "point_finished" and point is not None:
+            self.progress.update(self.task, completed=event.done, left=left)
+            self.progress.console.print(_finished_line(point), markup=False, highlight=False)
+        elif event.kind == "probe_started" and point is not None:
+            self.progress.update(self.task, description=f"probe batch {point.index}", left="")
+        elif event.kind == "probe_finished" and point is not None:
+            line = f"  batch {point.index}: {point.status}"
+            self.progress.console.print(line, markup=False, highlight=False)
+        elif event.kind == "finished":
+            self.progress.update(self.task, completed=event.done, description="done", left="")
+
+
+def _finished_line(point: SweepPoint) -> str:
+    words = STATUS_WORDS.get(point.status, point.status)
+    line = f"{point.status:>11}  {point.label}"
+    figures = point.figures
+    if point.status == "ok" and figures:
+        line += (
+            f"  {format_value(figures.get('sequences_per_s'))} seq/s"
+            f"  p50 {format_value(figures.get('p50_ms'))} ms"
+        )
+    elif point.reason:
+        line += f"  ({words}: {point.reason})"
+    return line
+
+
+def _print_skipped(points: list[SweepPoint], err: Console) -> None:
+    """Skipped points grouped by reason (sweep.json lists each one)."""
+    skipped = [p for p in points if p.status == SKIPPED]
+    if not skipped:
+        return
+    err.print(f"{len(skipped)} of {len(points)} points cannot run here and are skipped:")
+    reasons: dict[str, list[SweepPoint]] = {}
+    for point in skipped:
+        reasons.setdefault(point.reason or "no reason given", []).append(point)
+    for reason, group in reasons.items():
+        shown = ", ".join(str(p.index) for p in group[:12])
+        more = f" and {len(group) - 12} more" if len(group) > 12 else ""
+        err.print(f"  - {reason} (points {shown}{more})", markup=False, highlight=False)
+
+
+def _plan_table(points: list[SweepPoint], title: str) -> Table:
+    table = Table(title=title)
+    for name in ("#", "point", "status", "reason"):
+        table.add_column(name, justify="right" if name == "#" else "left")
+    for point in points:
+        table.add_row(str(point.index), point.label, point.status, point.reason or "")
+    return table
+
+
+def _points_table(points: list[SweepPoint], title: str) -> Table:
+    table = Table(title=title)
+    for name, justify in (
+        ("#", "right"),
+        ("point", "left"),
+        ("status", "left"),
+        ("seq/s", "right"),
+        ("p50 ms", "right"),
+        ("p99 ms", "right"),
+        ("RSS MB", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for point in points:
+        figures = point.figures
+        status = point.status + (" (resumed)" if point.resumed else "")
+        table.add_row(
+            str(point.index),
+            point.label,
+            status,
+            *(
+                format_value(figures.get(k))
+                for k in ("sequences_per_s", "p50_ms", "p99_ms", "max_ram_mb")
+            ),
+        )
+    return table
+
+
+def build_grid(
+    flags: Mapping[str, Any], grid_file: Path | None, output: Path | None, resume: bool
+) -> SweepGrid:
+    """Flags over a grid file over (when resuming) the grid saved in the sweep folder."""
+    base: dict[str, Any] = {}
+    if resume and output is not None and (output / SWEEP_FILE).exists():
+        saved = load_sweep_grid(output)
+        base = {**saved.fixed, **saved.options}
+        base.update({name: list(values) for name, values in saved.axes})
+    from_file = read_grid_file(grid_file) if grid_file is not None else {}
+    given = flag_settings(flags)
+    if not (base or from_file or given):
+        raise InvalidInputError(
+            "give the grid: flags such as --models, --dtypes, --batch-sizes, or --grid FILE.toml"
+        )
+    return SweepGrid.from_settings(merge_settings(base, from_file, given))
+
+
+def execute_sweep(
+    flags: Mapping[str, Any],
+    grid_file: Path | None,
+    output: Path | None,
+    resume: bool,
+    dry_run: bool,
+    max_batch: bool,
+    max_batch_limit: int,
+    err: Console,
+    out: Console | None = None,
+    runner: Runner | None = None,
+) -> int:
+    out = out or Console()
+    runner = runner or session_runner
+    if resume and output is None:
+        raise InvalidInputError("--resume needs --output: the folder of the sweep to continue")
+    grid = build_grid(flags, grid_file, output, resume)
+    if max_batch:
+        return _execute_max_batch(grid, output, resume, dry_run, max_batch_limit, err, out, runner)
+    folder = output or default_folder()
+    err.print(f"grid: {grid.describe()}; checking every point before anything runs…")
+    sweep = Sweep(grid, folder)
+    _print_skipped(sweep.points, err)
+    runnable = sweep.runnable
+    if dry_run:
+        out.print(_plan_table(sweep.points, f"sweep plan: {grid.describe()}"))
+        out.print(f"{len(runnable)} point(s) would run into '{folder}'.", highlight=False)
+        return EXIT_OK
+    if not runnable:
+        raise InvalidInputError(f"no point of the grid can run here ({len(sweep.skipped)} skipped)")
+    todo = sweep.open(resume)
+    done = len(runnable) - len(todo)
+    already = f" ({done} already done)" if done else ""
+    err.print(f"running {len(todo)} point(s) into '{folder}'{already}", highlight=False)
+    with SweepProgress(err) as progress:
+        outcome = sweep.run(runner, progress, resume=resume)
+    out.print(_points_table(outcome.points, f"plmprof sweep: {folder}"))
+    written = ", ".join(str(folder / n) for n in (SWEEP_FILE, SWEEP_CSV, REPORT_FILE))
+    out.print(f"wrote {written}", highlight=False)
+    counts = ", ".join(f"{n} {status}" for status, n in outcome.statuses.items())
+    out.print(f"points: {counts}", highlight=False)
+    if outcome.interrupted:
+        err.print(
+            f"[bold yellow]stopped[/]: what was measured is saved; continue with "
+            f"plmprof sweep --resume --output {folder}",
+            highlight=False,
+        )
+        return EXIT_INTERRUPTED
+    if outcome.count("ok") == 0:
+        err.print("[bold red]no point ended ok[/]: see the reasons above and in sweep.json")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _search_label(point: SweepPoint) -> str:
+    """The point's slug without its (placeholder) batch size."""
+    return point_slug(point.spec).rsplit("-b", 1)[0] if point.spec else point.label
+
+
+def _execute_max_batch(
+    grid: SweepGrid,
+    output: Path | None,
+    resume: bool,
+    dry_run: bool,
+    limit: int,
+    err: Console,
+    out: Console,
+    runner: Runner,
+) -> int:
+    if "batch_size" in dict(grid.axes) or "batch_size" in grid.fixed:
+        raise InvalidInputError("--max-batch searches the batch size itself: drop --batch-sizes")
+    if dict(grid.axes).get("token_budget") or grid.fixed.get("token_budget"):
+        raise InvalidInputError("--max-batch searches a fixed batch size: drop --token-budget")
+    if limit < 1:
+        raise InvalidInputError(f"--max-batch-limit must be at least 1 (got {limit})")
+    folder = output or default_folder("plmprof-max-batch")
+    err.print(f"grid: {grid.describe()}; checking every point before anything runs…")
+    points = expand(grid)
+    _print_skipped(points, err)
+    runnable = [p for p in points if p.status != SKIPPED]
+    if dry_run:
+        out.print(_plan_table(points, f"max-batch plan: {grid.describe()}"))
+        return EXIT_OK
+    if not runnable:
+        raise InvalidInputError(f"no point of the grid can run here ({len(points)} skipped)")
+    prepare_folder(folder, resume)
+    options = grid.measure_options()
+    searches: list[MaxBatchSearch] = []
+    skipped = [p for p in points if p.status == SKIPPED]
+    try:
+        with SweepProgress(err) as progress:
+            for point in runnable:
+                label = _search_label(point)
+                progress.console.print(f"searching {label}", markup=False, highlight=False)
+                search = find_max_batch(
+                    point, options, folder, runner=runner, limit=limit, on_event=progress
+                )
+                searches.append(search)
+                save_max_batch(folder, searches, skipped)
+                if search.interrupted:
+                    break
+    except KeyboardInterrupt:
+        interrupted = True
+    else:
+        interrupted = any(s.interrupted for s in searches)
+    save_max_batch(folder, searches, skipped)
+    table = Table(title=f"largest batch that fits ({folder / MAX_BATCH_FILE})")
+    for name in ("point", "largest ok", "smallest oom", "memory cap", "probes", "note"):
+        table.add_column(name)
+    for search in searches:
+        spec = search.point.spec
+        cap = f"{spec.memory_limit_mb} MB" if spec and spec.memory_limit_mb else "device memory"
+        table.add_row(
+            _search_label(search.point),
+            format_value(search.largest_ok),
+            format_value(search.smallest_too_big),
+            cap,
+            str(len(search.probes)),
+            search.stopped or "",
+        )
+    out.print(table)
+    if interrupted:
+        err.print(
+            "[bold yellow]stopped[/]: probes so far are saved; run the same command with "
+            f"--resume --output {folder} to continue",
+            highlight=False,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_OK if any(s.largest_ok for s in searches) else EXIT_FAILED
