@@ -1,0 +1,218 @@
+"""The pure parts of the TUI: formatting, the histogram, the percentile table, panels' text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from rich.console import Console
+from tui_fakes import LATENCIES, WINDOW, gpu_sample, host_sample, neuron_sample, snapshot, summary
+
+from engines.errors import InvalidInputError
+from engines.messages import Status
+from engines.spec import RunSpec
+from profilers.export import format_value
+from profilers.stats import min_samples
+from tui.render.summary import STATUS_WORDS
+from tui.screens.compare import compare_cell, ratio
+from tui.screens.setup import FormValues, pick_device, spec_from_form
+from tui.widgets.devices import gpu_text, host_text, neuron_text
+from tui.widgets.histogram import histogram_from_summary, render_histogram
+from tui.widgets.latency import UNBACKED, backed_note, latency_table, percentile_cell
+from tui.widgets.memory import memory_text
+from tui.widgets.trend import trend_line
+from tui.widgets.units import bar, duration, ms, number, size, size_pair
+from tui.widgets.workers import LiveRun, describe_spec, header_text, status_words, time_left
+
+
+def test_units_read_as_a_person_writes_them() -> None:
+    assert ms(0.0227) == "22.7 ms"
+    assert ms(0.00123) == "1.23 ms"
+    assert ms(1.2) == "1,200 ms"
+    assert ms(None) == "–"
+    assert number(69_333.0) == "69,333"
+    assert number(0.95, "J") == "0.95 J"
+    assert size(448_000_000) == "448 MB"
+    assert size(12_000_000_000) == "12.0 GB"
+    assert size_pair(12e9, 32e9) == "12.0/32.0 GB"
+    assert duration(4.0) == "4.0 s"
+    assert duration(185) == "3 min 05 s"
+
+
+def test_bar_fills_in_eighths_and_keeps_its_width() -> None:
+    for fraction in (0.0, 0.13, 0.5, 0.99, 1.0, 1.7):
+        assert len(bar(fraction, 12).plain) == 12
+    assert bar(0.5, 8).plain == "████    "
+    assert bar(None, 5).plain == "·····"
+
+
+def test_percentile_is_marked_when_too_few_samples_back_it() -> None:
+    window = summary(WINDOW)  # 40 samples: p50 backed (11), p90 not (64)
+    assert percentile_cell(window, "p50").plain == ms(window.p50)
+    assert percentile_cell(window, "p90").plain == ms(window.p90) + UNBACKED
+    total = summary(LATENCIES)  # 100 samples: p90 backed, p95 (130) and p99 (662) not
+    assert percentile_cell(total, "p90").plain == ms(total.p90)
+    assert percentile_cell(total, "p99").plain == ms(total.p99) + UNBACKED
+    note = backed_note(window, total).plain
+    assert f"p90 needs {min_samples(90):,}" in note
+
+
+def test_latency_table_shows_the_fed_percentiles() -> None:
+    window, total = summary(WINDOW), summary(LATENCIES)
+    lines = latency_table(window, total, 5.0).plain.splitlines()
+    assert lines[0].split() == ["last", "5", "s", "whole", "run"]
+    p50 = lines[1].split(maxsplit=1)
+    assert p50[0] == "p50"
+    assert ms(window.p50) in p50[1] and ms(total.p50) in p50[1]
+    assert lines[-1].split() == ["n", "40", "100"]
+
+
+def test_histogram_is_a_distribution_shaped_by_the_percentiles() -> None:
+    total = summary(LATENCIES)
+    bins = histogram_from_summary(total, 20)
+    assert len(bins) == 20
+    assert sum(bins) == pytest.approx(1.0)
+    assert bins[0] > bins[-1]  # the tail is thin: most batches are fast
+    assert histogram_from_summary(summary([0.01] * 5), 4) == [1.0, 0.0, 0.0, 0.0]
+    drawn = render_histogram(total, 30, 4).plain.splitlines()
+    assert len(drawn) == 4
+    assert drawn[-1].startswith(ms(total.min)) and drawn[-1].endswith(ms(total.max))
+
+
+def test_trend_keeps_one_cell_per_point_newest_on_the_right() -> None:
+    line = trend_line([1.0, 2.0, 4.0], 6).plain
+    assert line == "   ▂▄█"
+    assert trend_line(range(100), 10).plain[-1] == "█"
+    assert len(trend_line(range(100), 10).plain) == 10
+    assert trend_line([50.0], 3, fixed=(0, 100)).plain == "  ▄"
+    steady = trend_line([5.0, 5.0], 4).plain
+    assert steady[-2:] == "▄▄"  # a steady value sits mid-height
+    labelled = trend_line([20.0, 24.0], 20, label=lambda v: f"{v:.1f}").plain
+    assert labelled.endswith(" 20.0–24.0") and len(labelled) == 20
+
+
+def test_every_status_has_words() -> None:
+    for status in Status:
+        words = status_words(status.value)
+        assert words == STATUS_WORDS[status.value]
+        assert words != status.value or status.value == "ok"
+    assert status_words(None) == "running"
+
+
+def test_header_shows_progress_and_time_left() -> None:
+    shot = snapshot(0.6)
+    assert time_left(shot) == pytest.approx(4.0)
+    text = header_text(LiveRun(RunSpec(), shot), 100).plain
+    assert "measuring" in text and "60 %" in text and "4.0 s left" in text
+    narrow = header_text(LiveRun(RunSpec(), shot), 60).plain.splitlines()
+    assert all(len(line) <= 60 for line in narrow)
+    assert "No run yet" in header_text(None, 80).plain
+
+
+def test_describe_spec_names_the_optimizations() -> None:
+    spec = RunSpec(dtype="bf16", int8="dynamic", compile="default", token_budget=4096)
+    line = describe_spec(spec)
+    assert "bf16" in line and "int8 dynamic" in line and "compile default" in line
+    assert "budget 4096 tok" in line
+
+
+def test_device_panel_text_for_gpu_neuron_and_host() -> None:
+    gpu = gpu_text(gpu_sample(), 100).plain
+    for part in ("GPU0", "H100", "87 %", "31.0/80.0 GB", "512 / 700 W", "61 °C", "SM 1,980 MHz"):
+        assert part in gpu
+    neuron = neuron_text(neuron_sample(), 100).plain
+    for part in (
+        "NC0",
+        "78 %",
+        "NC1",
+        "64 %",
+        "tensors 2.4 GB",
+        "scratchpad 1.0 GB",
+        "inf2.xlarge",
+    ):
+        assert part in neuron
+    host = host_text(host_sample(), 100).plain
+    assert "52 %" in host and "12.0/32.0 GB" in host and "92%" in host
+
+
+def test_memory_panel_uses_the_gpus_of_the_run() -> None:
+    shot = snapshot(kind="cuda", device="cuda:0")
+    text = memory_text(shot, RunSpec(device="cuda:0"), 60).plain
+    assert "GPU0" in text and "31.0/80.0 GB" in text and "peak 1.2 GB" in text
+    cpu = memory_text(snapshot(), RunSpec(), 60).plain
+    assert "host" in cpu and "no device allocator" in cpu
+
+
+def test_form_values_become_a_run_spec() -> None:
+    values = FormValues(
+        model="esm2_t6_8M",
+        device="cpu",
+        dtype="fp32",
+        int8="none",
+        prune="none",
+        attention="sdpa",
+        compile="none",
+        batching="budget",
+        batch_value="2048",
+        workload="lengths",
+        workload_value="uniform:50-100",
+        duration="1.5",
+        warmup="1",
+        min_iters="3",
+        workers="1",
+    )
+    spec = spec_from_form(RunSpec(), values)
+    assert spec.token_budget == 2048 and spec.lengths == "uniform:50-100" and spec.seq_len is None
+    assert spec.duration_s == 1.5 and spec.min_iters == 3
+    with pytest.raises(InvalidInputError, match="batch size must be a whole number"):
+        spec_from_form(
+            RunSpec(), FormValues(**{**values.__dict__, "batching": "batch", "batch_value": "x"})
+        )
+    with pytest.raises(InvalidInputError, match="batch size must be greater than 0"):
+        spec_from_form(
+            RunSpec(), FormValues(**{**values.__dict__, "batching": "batch", "batch_value": "0"})
+        )
+
+
+def test_pick_device_prefers_the_detected_best() -> None:
+    assert pick_device(["cpu", "cuda:0", "cuda:1"], "cuda") == "cuda:0"
+    assert pick_device(["cpu", "neuron"], "neuron") == "neuron"
+    assert pick_device(["cpu"], "cuda") == "cpu"
+
+
+def test_compare_cells_carry_ratios_to_the_baseline() -> None:
+    assert ratio(2.0, 4.0) == 0.5
+    assert ratio(None, 4.0) is None and ratio(1.0, 0) is None
+    faster = compare_cell("p50_ms", 10.0, 20.0, is_baseline=False)
+    assert faster.plain == "10.00  ×0.50"
+    assert "green" in str(faster.spans[-1].style)
+    slower = compare_cell("sequences_per_s", 50.0, 100.0, is_baseline=False)
+    assert slower.plain.endswith("×0.50") and "red" in str(slower.spans[-1].style)
+    assert compare_cell("status", "oom", "ok", False).plain == "out of memory"
+
+
+def test_printed_runs_table_on_exit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tui_fakes import result
+
+    from tui.commands.interactive import print_runs
+
+    console = Console(record=True, width=120)
+    print_runs(
+        console,
+        [result(RunSpec()), result(RunSpec(), "oom", run_id="b", message="no memory")],
+        tmp_path,
+    )
+    text = console.export_text()
+    assert "plmprof runs" in text and "out of memory" in text and "#2 oom: no memory" in text
+    assert format_value(summary(LATENCIES).p50 * 1000) in text
+    assert str(tmp_path.resolve()) in text
+
+
+@pytest.mark.parametrize("module", ["tui.commands.interactive", "tui.app"])
+def test_no_device_runtime_is_loaded_on_import(module: str) -> None:
+    """A spawned worker imports the first before pinning its device; the app is on screen
+    before torch has loaded (the first check and the device detection load it in threads)."""
+    code = f"import sys, {module}; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,1 @@
+"""The interactive profiler's screens: the setup form, the live view, the runs table, dialogs."""

@@ -1,0 +1,440 @@
+"""The setup form: model, device, dtype, optimizations, batching, workload and stopping rule.
+
+Every change is checked in a thread, the way a run would be: the form's values become a
+``RunSpec`` (validated on construction) and go through ``check_runnable``. What cannot run is
+explained under the form and the Run button is disabled, so no combination is discovered by a
+crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.timer import Timer
+from textual.widgets import Button, Input, Label, Select
+
+from engines.catalog import MODELS, ModelInfo
+from engines.errors import InvalidInputError, PlmprofError
+from engines.spec import ATTENTIONS, COMPILE_MODES, DTYPES, INT8_SCHEMES, RunSpec
+
+Preflight = Callable[[RunSpec], Any]
+ParamCounter = Callable[[ModelInfo], int]
+Detector = Callable[[], tuple[list[str], str]]
+
+BATCHING = (("batch size", "batch"), ("token budget", "budget"))
+WORKLOADS = (
+    ("sequence length", "seq_len"),
+    ("length distribution", "lengths"),
+    ("FASTA file", "fasta"),
+)
+WORKLOAD_DEFAULTS = {"seq_len": "256", "lengths": "uniform:50-500", "fasta": ""}
+WORKLOAD_HINTS = {
+    "seq_len": "residues per synthetic sequence",
+    "lengths": "fixed:N, uniform:A-B, uniref50-like or proteome",
+    "fasta": "path to a FASTA file",
+}
+PRUNE_SUGGESTIONS = ["none", "2:4", "unstructured:0.5", "unstructured:0.3", "unstructured:0.7"]
+VALIDATE_DELAY_S = 0.25
+
+
+def short_count(count: int) -> str:
+    """7409081 → ``7.4M``, 2832444321 → ``2.8B``."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f}{unit}"
+    return str(count)
+
+
+def pick_device(devices: Sequence[str], wanted: str | None) -> str:
+    """``wanted`` when detected; ``cuda`` means the first ``cuda:N``; else the first device."""
+    if wanted in devices:
+        return str(wanted)
+    if wanted:
+        family = wanted.partition(":")[0]
+        match = next((d for d in devices if d.partition(":")[0] == family), None)
+        if match is not None:
+            return match
+    return devices[0]
+
+
+def model_label(info: ModelInfo) -> str:
+    longest = f"{info.max_residues:,}" if info.max_residues else "any"
+    return f"{info.id} · {short_count(info.expected_params)} params · max {longest} res"
+
+
+@dataclass(frozen=True)
+class FormValues:
+    """What the form holds, as typed."""
+
+    model: str
+    device: str
+    dtype: str
+    int8: str
+    prune: str
+    attention: str
+    compile: str
+    batching: str
+    batch_value: str
+    workload: str
+    workload_value: str
+    duration: str
+    warmup: str
+    min_iters: str
+    workers: str
+
+
+def _whole(label: str, text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InvalidInputError(f"{label} must be a whole number (got '{text}')") from None
+
+
+def _decimal(label: str, text: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise InvalidInputError(f"{label} must be a number of seconds (got '{text}')") from None
+
+
+def spec_from_form(base: RunSpec, values: FormValues) -> RunSpec:
+    """``base`` with the form's fields applied; raises ``InvalidInputError`` like the CLI does."""
+    size = _whole(
+        "batch size" if values.batching == "batch" else "token budget", values.batch_value
+    )
+    workload: dict[str, Any] = {"seq_len": None, "lengths": None, "fasta": None}
+    if values.workload == "seq_len":
+        workload["seq_len"] = _whole("sequence length", values.workload_value)
+    elif not values.workload_value.strip():
+        what = "a length distribution" if values.workload == "lengths" else "a FASTA path"
+        raise InvalidInputError(f"give {what}, or pick another workload")
+    else:
+        workload[values.workload] = values.workload_value.strip()
+    return base.replace(
+        model=values.model,
+        device=values.device,
+        devices=(),
+        dtype=values.dtype,
+        int8=values.int8,
+        prune=values.prune.strip() or "none",
+        attention=values.attention,
+        compile=values.compile,
+        batch_size=size if values.batching == "batch" else base.batch_size,
+        token_budget=size if values.batching == "budget" else None,
+        buckets=() if values.batching == "budget" else base.buckets,
+        duration_s=_decimal("duration", values.duration),
+        warmup=_whole("warm-up", values.warmup),
+        min_iters=_whole("min iterations", values.min_iters),
+        workers=_whole("workers", values.workers),
+        **workload,
+    )
+
+
+def describe_plan(planned: Any) -> str:
+    """A line about the planned workload that ``check_runnable`` returns, when it has one."""
+    summary = getattr(planned, "summary", None)
+    if summary is None:
+        return "ready to run"
+    cut = f", {summary.truncated} truncated" if summary.truncated else ""
+    return (
+        f"ready: {summary.sequences:,} sequences in {summary.batches:,} batches, "
+        f"longest {summary.longest:,} residues{cut}"
+    )
+
+
+class SetupPane(Vertical):
+    """The form. ``spec()`` gives the RunSpec it holds; ``load(spec)`` fills it from one."""
+
+    class Validated(Message):
+        def __init__(self, generation: int, spec: RunSpec | None, ok: bool, text: str) -> None:
+            super().__init__()
+            self.generation, self.spec, self.ok, self.text = generation, spec, ok, text
+
+    class Detected(Message):
+        def __init__(self, devices: list[str], best: str) -> None:
+            super().__init__()
+            self.devices, self.best = devices, best
+
+    class Counted(Message):
+        def __init__(self, model: str, count: int | None) -> None:
+            super().__init__()
+            self.model, self.count = model, count
+
+    def __init__(
+        self,
+        *,
+        devices: Sequence[str] | None,
+        default_device: str | None,
+        preflight: Preflight,
+        param_counter: ParamCounter,
+        detector: Detector | None = None,
+        base: RunSpec | None = None,
+        id: str | None = None,
+    ) -> None:
+        """``devices=None``: start with the CPU and ask ``detector`` in a thread for the rest."""
+        super().__init__(id=id)
+        self.detector = detector if devices is None else None
+        self.devices = list(devices) if devices else ["cpu"]
+        self.default_device = pick_device(self.devices, default_device)
+        self.preflight = preflight
+        self.param_counter = param_counter
+        self.base = (base or RunSpec()).replace(device=self.default_device)
+        self.counts: dict[str, int | None] = {}
+        self.generation = 0
+        self.checked: tuple[RunSpec | None, bool, str] = (None, False, "")
+        self._timer: Timer | None = None
+        self._workload_values = dict(WORKLOAD_DEFAULTS)
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        base = self.base
+
+        def select(ident: str, options: Sequence[tuple[str, str]], value: str) -> Select[str]:
+            return Select(options, value=value, allow_blank=False, compact=True, id=ident)
+
+        def choices(values: Sequence[str]) -> list[tuple[str, str]]:
+            return [(v, v) for v in values]
+
+        with VerticalScroll(id="setup-scroll"):
+            with Vertical(id="form"):
+                yield Label("model", classes="field")
+                yield select("model", [(model_label(i), i.id) for i in MODELS.values()], base.model)
+                yield Label("device", classes="field")
+                yield select("device", choices(self.devices), self.default_device)
+                yield Label("dtype", classes="field")
+                yield select("dtype", choices(DTYPES), base.dtype)
+                yield Label("int8", classes="field")
+                yield select("int8", choices(INT8_SCHEMES), base.int8)
+                yield Label("pruning", classes="field")
+                yield Input(
+                    base.prune,
+                    placeholder="none, 2:4 or unstructured:S",
+                    suggester=SuggestFromList(PRUNE_SUGGESTIONS),
+                    compact=True,
+                    id="prune",
+                )
+                yield Label("attention", classes="field")
+                yield select("attention", choices(ATTENTIONS), base.attention)
+                yield Label("compile", classes="field")
+                yield select("compile", choices(COMPILE_MODES), base.compile)
+                yield Label("batching", classes="field")
+                with Horizontal(classes="pair"):
+                    yield select("batching", BATCHING, "batch")
+                    yield Input(
+                        str(base.batch_size), type="integer", compact=True, id="batch-value"
+                    )
+                yield Label("workload", classes="field")
+                with Horizontal(classes="pair"):
+                    yield select("workload", WORKLOADS, "seq_len")
+                    yield Input(
+                        str(base.seq_len),
+                        placeholder=WORKLOAD_HINTS["seq_len"],
+                        compact=True,
+                        id="workload-value",
+                    )
+                yield Label("duration s", classes="field")
+                yield Input(f"{base.duration_s:g}", type="number", compact=True, id="duration")
+                yield Label("warm-up calls", classes="field")
+                yield Input(str(base.warmup), type="integer", compact=True, id="warmup")
+                yield Label("min batches", classes="field")
+                yield Input(str(base.min_iters), type="integer", compact=True, id="min-iters")
+                yield Label("workers", classes="field")
+                yield Input(str(base.workers), type="integer", compact=True, id="workers")
+            yield Label("", id="model-info")
+            yield Label(Text("checking…", style="dim"), id="validation")
+            yield Button("Run  (r)", id="run-button", variant="success", compact=True)
+
+    def on_mount(self) -> None:
+        self.border_title = "set up a run"
+        self._show_model_info()
+        self.schedule_validation()
+        if self.detector is not None:
+            self._detect(self.detector)
+
+    @work(thread=True, group="detect")
+    def _detect(self, detector: Detector) -> None:
+        try:
+            devices, best = detector()
+        except Exception:
+            return
+        self.post_message(self.Detected(devices, best))
+
+    def on_setup_pane_detected(self, message: Detected) -> None:
+        if not message.devices or message.devices == self.devices:
+            return
+        select: Select[str] = self.query_one("#device", Select)
+        untouched = select.value == self.default_device
+        self.devices = message.devices
+        self.default_device = pick_device(self.devices, message.best)
+        current = str(select.value)
+        select.set_options([(d, d) for d in self.devices])
+        select.value = self.default_device if untouched or current not in self.devices else current
+
+    # -- reading and filling the form ------------------------------------------------------
+    def _select(self, ident: str) -> str:
+        value = self.query_one(f"#{ident}", Select).value
+        return "" if value is Select.NULL else str(value)
+
+    def _input(self, ident: str) -> str:
+        return self.query_one(f"#{ident}", Input).value
+
+    def values(self) -> FormValues:
+        return FormValues(
+            model=self._select("model"),
+            device=self._select("device"),
+            dtype=self._select("dtype"),
+            int8=self._select("int8"),
+            prune=self._input("prune"),
+            attention=self._select("attention"),
+            compile=self._select("compile"),
+            batching=self._select("batching"),
+            batch_value=self._input("batch-value"),
+            workload=self._select("workload"),
+            workload_value=self._input("workload-value"),
+            duration=self._input("duration"),
+            warmup=self._input("warmup"),
+            min_iters=self._input("min-iters"),
+            workers=self._input("workers"),
+        )
+
+    def spec(self) -> RunSpec:
+        """The RunSpec the form holds; raises ``InvalidInputError`` when it holds none."""
+        return spec_from_form(self.base, self.values())
+
+    def load(self, spec: RunSpec) -> list[str]:
+        """Fill the form from ``spec``; returns what could not be carried over."""
+        lost: list[str] = []
+        self.base = spec
+        for ident in ("model", "dtype", "int8", "attention", "compile"):
+            self.query_one(f"#{ident}", Select).value = getattr(spec, ident)
+        if spec.device in self.devices:
+            self.query_one("#device", Select).value = spec.device
+        else:
+            lost.append(f"device {spec.device} is not on this machine")
+        if spec.devices:
+            lost.append(f"one device per worker ({', '.join(spec.devices)})")
+        self.query_one("#prune", Input).value = spec.prune
+        batching = "budget" if spec.token_budget else "batch"
+        self.query_one("#batching", Select).value = batching
+        size = spec.token_budget if spec.token_budget else spec.batch_size
+        self.query_one("#batch-value", Input).value = str(size)
+        kind = "seq_len" if spec.seq_len is not None else "lengths" if spec.lengths else "fasta"
+        value = {"seq_len": spec.seq_len, "lengths": spec.lengths, "fasta": spec.fasta}[kind]
+        self._workload_values[kind] = str(value)
+        self.query_one("#workload", Select).value = kind
+        self.query_one("#workload-value", Input).value = str(value)
+        self.query_one("#duration", Input).value = f"{spec.duration_s:g}"
+        self.query_one("#warmup", Input).value = str(spec.warmup)
+        self.query_one("#min-iters", Input).value = str(spec.min_iters)
+        self.query_one("#workers", Input).value = str(spec.workers)
+        self.schedule_validation()
+        return lost
+
+    # -- reacting to edits -----------------------------------------------------------------
+    @on(Select.Changed)
+    @on(Input.Changed)
+    def _edited(self, event: Select.Changed | Input.Changed) -> None:
+        ident = event.control.id
+        if ident == "workload" and isinstance(event, Select.Changed):
+            kind = str(event.value)
+            field = self.query_one("#workload-value", Input)
+            field.value = self._workload_values.get(kind, "")
+            field.placeholder = WORKLOAD_HINTS.get(kind, "")
+        elif ident == "workload-value":
+            self._workload_values[self._select("workload")] = self._input("workload-value")
+        elif ident == "model":
+            self._show_model_info()
+        self.schedule_validation()
+
+    @on(Button.Pressed, "#run-button")
+    async def _run_pressed(self) -> None:
+        await self.app.run_action("start_run")
+
+    def schedule_validation(self) -> None:
+        self.generation += 1
+        self.query_one("#validation", Label).update(Text("checking…", style="dim"))
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(VALIDATE_DELAY_S, self._validate_now)
+
+    def _validate_now(self) -> None:
+        generation = self.generation
+        try:
+            spec = self.spec()
+        except PlmprofError as exc:
+            self._show_validation(generation, None, False, str(exc))
+            return
+        self._preflight(generation, spec)
+
+    @work(thread=True, exclusive=True, group="validate")
+    def _preflight(self, generation: int, spec: RunSpec) -> None:
+        try:
+            planned = self.preflight(spec)
+        except PlmprofError as exc:
+            self.post_message(self.Validated(generation, spec, False, str(exc)))
+        except Exception as exc:  # a check that breaks must not take the form down
+            self.post_message(
+                self.Validated(generation, spec, False, f"{type(exc).__name__}: {exc}")
+            )
+        else:
+            self.post_message(self.Validated(generation, spec, True, describe_plan(planned)))
+
+    def on_setup_pane_validated(self, message: Validated) -> None:
+        self._show_validation(message.generation, message.spec, message.ok, message.text)
+
+    def _show_validation(self, generation: int, spec: RunSpec | None, ok: bool, text: str) -> None:
+        if generation != self.generation:
+            return  # the form changed since: a newer check is on its way
+        self.checked = (spec, ok, text)
+        line = Text("✓ " + text, style="green") if ok else Text("✗ " + text, style="bold red")
+        self.query_one("#validation", Label).update(line)
+        self.query_one("#run-button", Button).disabled = not ok
+
+    def problem_with(self, spec: RunSpec) -> str | None:
+        """Why ``spec`` cannot run, if the last finished check was of this very spec."""
+        checked, ok, text = self.checked
+        if checked is not None and checked == spec and not ok:
+            return text
+        return None
+
+    # -- model facts -----------------------------------------------------------------------
+    def _show_model_info(self) -> None:
+        model = self._select("model")
+        info = MODELS.get(model)
+        if info is None:
+            return
+        if model not in self.counts:
+            self.counts[model] = None
+            self._count(info)
+        count = self.counts.get(model)
+        params = (
+            f"{count:,} parameters"
+            if count is not None
+            else f"{info.expected_params:,} (published)"
+        )
+        longest = f"up to {info.max_residues:,} residues" if info.max_residues else "any length"
+        notes = f" · {'; '.join(info.notes)}" if info.notes else ""
+        self.query_one("#model-info", Label).update(
+            Text.assemble((info.id, "bold"), f" · {params} · {longest}{notes}")
+        )
+
+    @work(thread=True, group="params")
+    def _count(self, info: ModelInfo) -> None:
+        try:
+            count: int | None = self.param_counter(info)
+        except Exception:
+            count = None
+        self.post_message(self.Counted(info.id, count))
+
+    def on_setup_pane_counted(self, message: Counted) -> None:
+        self.counts[message.model] = message.count
+        if message.model == self._select("model"):
+            self._show_model_info()

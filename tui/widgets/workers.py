@@ -1,0 +1,187 @@
+"""Worker status rows and the run header: what runs, its phase, progress and time left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.widget import Widget
+
+from engines.spec import RunSpec
+from profilers.result import Result
+from profilers.snapshot import Snapshot, WorkerState
+from tui.render.summary import STATUS_WORDS
+from tui.widgets.units import NA, bar, duration, size
+
+PHASE_WORDS = {
+    "starting": "starting",
+    "loading": "loading model",
+    "compiling": "compiling",
+    "warming": "warming up",
+    "measuring": "measuring",
+    "done": "done",
+}
+_PHASE_ORDER = ("starting", "loading", "compiling", "warming", "measuring")
+STATUS_STYLES = {"ok": "green", "interrupted": "yellow"}
+
+
+def status_words(status: str | None) -> str:
+    """A Result or worker status in words (``oom`` → ``out of memory``); ``None`` → running."""
+    if status is None:
+        return "running"
+    return STATUS_WORDS.get(status, status)
+
+
+def status_style(status: str | None) -> str:
+    return "" if status is None else STATUS_STYLES.get(status, "bold red")
+
+
+def run_phase(snapshot: Snapshot) -> str:
+    """The phase of the least advanced worker (compiling included)."""
+    phases = {w.phase for w in snapshot.workers}
+    return next((p for p in _PHASE_ORDER if p in phases), "done")
+
+
+def time_left(snapshot: Snapshot) -> float | None:
+    """Seconds left by the run's stopping rule, from the progress made over the measured time."""
+    if run_phase(snapshot) != "measuring" or snapshot.progress <= 0 or snapshot.measured_s <= 0:
+        return None
+    return snapshot.measured_s * (1 - snapshot.progress) / snapshot.progress
+
+
+def describe_spec(spec: RunSpec) -> str:
+    """One line: model, devices, optimizations, batching and workload."""
+    devices = ",".join(spec.devices) or spec.device
+    parts = [spec.model, devices, spec.dtype + (" autocast" if spec.autocast else "")]
+    if spec.int8 != "none":
+        parts.append(f"int8 {spec.int8}")
+    if spec.prune != "none":
+        parts.append(f"prune {spec.prune}")
+    parts.append(spec.attention)
+    if spec.compile != "none":
+        parts.append(f"compile {spec.compile}")
+    parts.append(
+        f"budget {spec.token_budget} tok" if spec.token_budget else f"batch {spec.batch_size}"
+    )
+    if spec.seq_len is not None:
+        parts.append(f"{spec.seq_len} res")
+    else:
+        parts.append(spec.lengths or Path(spec.fasta or "").name)
+    if spec.workers > 1:
+        parts.append(f"{spec.workers} workers")
+    return " · ".join(parts)
+
+
+@dataclass
+class LiveRun:
+    """The run the live view shows: its spec, latest snapshot and, once over, its Result."""
+
+    spec: RunSpec
+    snapshot: Snapshot | None = None
+    stopping: bool = False
+    result: Result | None = None
+    saved: Path | None = None
+    save_error: str | None = None
+
+
+def header_text(run: LiveRun | None, width: int) -> Text:
+    if run is None:
+        return Text.assemble(
+            ("No run yet. ", "bold"),
+            "Press r to run what the Setup tab (1) holds; s stops a run, ? lists every key.",
+        )
+    text = Text(describe_spec(run.spec) + "\n", style="bold")
+    snapshot = run.snapshot
+    if run.result is not None:
+        result = run.result
+        text.append(status_words(result.status), style=status_style(result.status))
+        text.append(f" · run {result.run_id}")
+        if run.saved is not None:
+            text.append(f" · saved to {run.saved}")
+        if run.save_error is not None:
+            text.append(f" · NOT saved: {run.save_error}", style="bold red")
+        if result.message:
+            text.append(f"\n{result.message}", style=status_style(result.status))
+        return text
+    phase = "stopping, keeping what was measured" if run.stopping else "starting"
+    if snapshot is not None and not run.stopping:
+        phase = PHASE_WORDS.get(run_phase(snapshot), run_phase(snapshot))
+    progress = snapshot.progress if snapshot else 0.0
+    parts = [f" {progress * 100:3.0f} %"]
+    if snapshot is not None:
+        left = time_left(snapshot)
+        if left is not None:
+            parts.append(f"{duration(left)} left")
+        parts += [
+            f"{duration(snapshot.elapsed_s)} elapsed",
+            f"{snapshot.batches:,} batches",
+            f"{snapshot.sequences:,} seq",
+        ]
+    head = f"{phase:<10} "
+    while len(parts) > 2 and len(head) + len(" · ".join(parts)) + 12 > width:
+        parts.pop()  # keep what fits on one line: progress and time left first
+    tail = " · ".join(parts)
+    text.append(head, style="yellow" if run.stopping else "cyan")
+    text.append("▕", style="dim")
+    text.append_text(bar(progress, max(8, min(40, width - len(head) - len(tail) - 2)), "cyan"))
+    text.append("▏", style="dim")
+    text.append(tail)
+    return text
+
+
+class RunHeader(Widget):
+    DEFAULT_CSS = "RunHeader { height: auto; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.run: LiveRun | None = None
+
+    def show(self, run: LiveRun | None) -> None:
+        self.run = run
+        self.refresh(layout=True)
+
+    def render(self) -> RenderableType:
+        return header_text(self.run, self.content_size.width or 80)
+
+
+def _worker_row(worker: WorkerState) -> Text:
+    phase = PHASE_WORDS.get(worker.phase, worker.phase)
+    text = Text(f"{worker.index:<3}{worker.device:<8}{phase:<14}")
+    text.append(f"{worker.iterations:>7,}  {size(worker.rss_bytes):>8}  ")
+    text.append(status_words(worker.status), style=status_style(worker.status))
+    if worker.message:
+        text.append(f"\n   {worker.message}", style=status_style(worker.status) or "dim")
+    return text
+
+
+def workers_text(snapshot: Snapshot | None) -> Text:
+    header = f"{'#':<3}{'device':<8}{'phase':<14}{'batches':>7}  {'RSS peak':>8}  status"
+    text = Text(header + "\n", style="bold")
+    if snapshot is None or not snapshot.workers:
+        text.append(NA, style="dim")
+        return text
+    for i, worker in enumerate(snapshot.workers):
+        if i:
+            text.append("\n")
+        text.append_text(_worker_row(worker))
+    return text
+
+
+class WorkersPanel(Widget):
+    DEFAULT_CSS = "WorkersPanel { height: auto; }"
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.snapshot: Snapshot | None = None
+
+    def on_mount(self) -> None:
+        self.border_title = "workers"
+
+    def show(self, snapshot: Snapshot | None) -> None:
+        self.snapshot = snapshot
+        self.refresh(layout=True)
+
+    def render(self) -> RenderableType:
+        return workers_text(self.snapshot)
