@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from itertools import takewhile
 
 from engines.spec import RunSpec
 from profilers.collector import RunCollector, WorkerRecord
 from profilers.cost import Price, cost
 from profilers.efficiency import efficiency
-from profilers.finalize import RunClock, _peak, gpu_indices
+from profilers.finalize import RunClock, gpu_indices, peak_for
 from profilers.options import MeasureOptions
 from profilers.snapshot import Snapshot, WorkerState
 from profilers.telemetry.energy import energy_between
@@ -58,7 +59,7 @@ def make_snapshot(
     measured_s = (window[1] - window[0]) if window else 0.0
     records = list(collector.workers.values())
     progress = sum(_progress(spec, r, measured_s) for r in records) / len(records)
-    recent = [t for t in collector.timings if t.end >= now - options.window_s]
+    recent = list(takewhile(lambda t: t.end >= now - options.window_s, reversed(collector.timings)))
     seq_window = sum(t.sequences for t in recent) / options.window_s if recent else None
     seq_s = tok_s = res_s = mfu = energy_j = j_per_seq = cost_1m = None
     sequences = 0
@@ -69,7 +70,7 @@ def make_snapshot(
         tok_s = work.padded_tokens / measured_s
         res_s = work.residues / measured_s
         loaded = next(r.loaded for r in records if r.loaded is not None)
-        peak = _peak(options, loaded.device_name, spec.dtype)
+        peak = peak_for(options, loaded.device_name, spec.dtype)
         devices = len(set(spec.worker_devices()))
         mfu = efficiency(
             work.useful_flops, work.padded_flops, work.sequences, measured_s, peak, devices

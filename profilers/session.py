@@ -151,6 +151,7 @@ class Session:
                         next_snapshot = time.monotonic() + self.options.snapshot_interval_s
                 except KeyboardInterrupt:  # Ctrl-C: stop measuring, keep what was measured
                     self.stop()
+            clock.mark_workers_done(monitor)
         finally:
             stop.set()
             for process, conn in workers:

@@ -50,7 +50,7 @@ class Snapshot:
     @property
     def phase(self) -> str:
         phases = {w.phase for w in self.workers}
-        for phase in ("starting", "loading", "warming", "measuring"):
+        for phase in ("starting", "loading", "compiling", "warming", "measuring"):
             if phase in phases:
                 return phase
         return "done"

@@ -14,6 +14,7 @@ true p-th percentile (binomial). That gives 64 samples for p90 and 662 for p99, 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -130,14 +131,22 @@ class Summary:
         }
 
 
-def _summary_of_sorted(ordered: Sequence[float], unit: str, method: str) -> Summary:
+def _mean_stdev(ordered: Sequence[float]) -> tuple[float, float]:
     n = len(ordered)
     mean = math.fsum(ordered) / n
-    if n > 1:
-        variance = math.fsum((x - mean) ** 2 for x in ordered) / (n - 1)
-        stdev = math.sqrt(variance)
-    else:
-        stdev = 0.0
+    if n == 1:
+        return mean, 0.0
+    return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in ordered) / (n - 1))
+
+
+def _summary_of_sorted(
+    ordered: Sequence[float],
+    unit: str,
+    method: str,
+    moments: tuple[float, float] | None = None,
+) -> Summary:
+    n = len(ordered)
+    mean, stdev = moments if moments is not None else _mean_stdev(ordered)
     # cv is 0 for all-zero samples; NaN only for a zero mean of spread (negative) values
     cv = stdev / abs(mean) if mean != 0.0 else (0.0 if stdev == 0.0 else math.nan)
     pct = [percentile_nearest_rank(ordered, p) for p in PERCENTILES]
@@ -174,6 +183,9 @@ def summarize(values: Sequence[float], unit: str = "s") -> Summary | None:
     return _summary_of_sorted(ordered, unit, METHOD)
 
 
+_OLD_RUN = 32
+
+
 class RollingPercentiles:
     """(timestamp, value) samples with summaries over a recent time window or the whole run.
 
@@ -182,6 +194,11 @@ class RollingPercentiles:
     and its ``method`` says so ("nearest-rank over the last K of N samples"), so a percentile is
     never presented as resting on samples that are gone. Timestamps need not arrive in order
     (several workers may report); a window selects by timestamp, not by arrival.
+
+    Live views ask for summaries several times a second over long runs, so the whole-run summary
+    is kept up to date incrementally: a sorted copy of the values absorbs new ones with one
+    merge (timsort finds the two sorted runs), dropped ones are removed by bisection, and the
+    mean and variance come from running sums (shifted by the first value, against cancellation).
     """
 
     def __init__(self, unit: str = "s", max_samples: int = DEFAULT_MAX_SAMPLES) -> None:
@@ -191,13 +208,33 @@ class RollingPercentiles:
         self.max_samples = max_samples
         self._samples: deque[tuple[float, float]] = deque(maxlen=max_samples)
         self._total = 0
+        self._sorted: list[float] = []
+        self._added: list[float] = []
+        self._evicted: list[float] = []
+        self._shift: float | None = None
+        self._sum = 0.0
+        self._sum_sq = 0.0
 
     def add(self, t: float, value: float) -> None:
         """Record ``value`` observed at time ``t`` (seconds, any monotonic clock)."""
         if not math.isfinite(value) or not math.isfinite(t):
             raise ValueError("timestamp and value must be finite")
-        self._samples.append((float(t), float(value)))
+        value = float(value)
+        if len(self._samples) == self.max_samples:
+            old = self._samples[0][1]
+            self._evicted.append(old)
+            self._accumulate(old, -1.0)
+        self._samples.append((float(t), value))
+        self._added.append(value)
+        self._accumulate(value, 1.0)
         self._total += 1
+
+    def _accumulate(self, value: float, sign: float) -> None:
+        if self._shift is None:
+            self._shift = value
+        deviation = value - self._shift
+        self._sum += sign * deviation
+        self._sum_sq += sign * deviation * deviation
 
     def __len__(self) -> int:
         return len(self._samples)
@@ -218,21 +255,46 @@ class RollingPercentiles:
         return f"{METHOD} over the last {len(self._samples)} of {self._total} samples"
 
     def window(self, now: float, seconds: float) -> Summary | None:
-        """Summary of the samples with ``now - seconds < t <= now``; None when there are none."""
+        """Summary of the samples with ``now - seconds < t <= now``; None when there are none.
+
+        Scans from the newest sample back, and stops once ``_OLD_RUN`` samples in a row are older
+        than a second window (``now - 2 * seconds``): a late report from a slow worker does not end
+        the scan, and a long run's history is not read on every call."""
         if not seconds > 0.0:
             raise ValueError(f"window must be positive, got {seconds!r}")
-        start = now - seconds
-        ordered = sorted(v for t, v in self._samples if start < t <= now)
-        if not ordered:
+        start, stop = now - seconds, now - 2 * seconds
+        values = []
+        old_in_a_row = 0
+        for t, v in reversed(self._samples):
+            old_in_a_row = old_in_a_row + 1 if t <= stop else 0
+            if old_in_a_row >= _OLD_RUN:
+                break
+            if start < t <= now:
+                values.append(v)
+        if not values:
             return None
-        return _summary_of_sorted(ordered, self.unit, self._method())
+        return _summary_of_sorted(sorted(values), self.unit, self._method())
+
+    def _sync_sorted(self) -> None:
+        if self._added:
+            self._sorted.extend(self._added)
+            self._sorted.sort()
+            self._added.clear()
+        for value in self._evicted:
+            del self._sorted[bisect_left(self._sorted, value)]
+        self._evicted.clear()
 
     def cumulative(self) -> Summary | None:
         """Summary of every kept sample; None when there are none."""
         if not self._samples:
             return None
-        ordered = sorted(v for _, v in self._samples)
-        return _summary_of_sorted(ordered, self.unit, self._method())
+        self._sync_sorted()
+        n = len(self._sorted)
+        assert self._shift is not None
+        mean = self._shift + self._sum / n
+        variance = (self._sum_sq - self._sum * self._sum / n) / (n - 1) if n > 1 else 0.0
+        moments = (mean, math.sqrt(max(variance, 0.0)))
+        return _summary_of_sorted(self._sorted, self.unit, self._method(), moments)
 
 
 __all__ = [

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from engines.catalog import DEFAULT_MODEL
 from engines.errors import PlmprofError
@@ -167,6 +168,208 @@ def devices() -> None:
     print_devices(Console())
 
 
+@app.command("compile")
+def compile_neuron(
+    model: Model = DEFAULT_MODEL,
+    weights: Weights = "random",
+    dtype: Dtype = "fp32",
+    neuron_target: Annotated[str, typer.Option(help="inf2, trn1, trn1n or trn2.")] = "inf2",
+    optlevel: Annotated[int, typer.Option(help="neuronx-cc --optlevel: 1, 2 or 3.")] = 2,
+    attention: Annotated[str, typer.Option(help="eager or sdpa.")] = "sdpa",
+    batch_size: Annotated[int, typer.Option("--batch-size", "-b")] = 8,
+    buckets: Annotated[
+        str | None, typer.Option(help="Token lengths to compile, e.g. 128,256,512.")
+    ] = None,
+    seq_len: SeqLen = None,
+    lengths: Lengths = None,
+    fasta: Fasta = None,
+    num_seqs: Annotated[int | None, typer.Option(help="Sequences to generate.")] = None,
+    data_parallel: Annotated[
+        bool, typer.Option(help="Compile for torch_neuronx.DataParallel over visible cores.")
+    ] = False,
+    cpu_backend: Annotated[
+        bool | None, typer.Option(help="Compile without a device (default: when none is here).")
+    ] = None,
+    seed: int = 0,
+) -> None:
+    """Compile the Neuron buckets a run needs into the compile cache, ahead of the run."""
+    from tui.commands.compile_command import execute_compile
+
+    spec = RunSpec(
+        model=model,
+        weights=weights,
+        device="neuron",
+        dtype=dtype,
+        attention=attention,
+        batch_size=batch_size,
+        buckets=buckets_field(buckets),
+        num_sequences=num_seqs,
+        seed=seed,
+        neuron_target=neuron_target,
+        neuron_optlevel=optlevel,
+        neuron_data_parallel=data_parallel,
+        **WorkloadFlags(seq_len, lengths, fasta).to_spec_fields(),
+    )
+    raise typer.Exit(execute_compile(spec, cpu_backend, Console(), err))
+
+
+@app.command()
+def sweep(
+    grid: Annotated[
+        Path | None, typer.Option(help="Grid file: TOML (YAML when pyyaml is installed).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Sweep folder (default plmprof-sweep-<time>)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue the sweep in --output; saved points are not rerun.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="List the points; run nothing.")] = False,
+    max_batch: Annotated[
+        bool, typer.Option(help="Find the largest batch that fits in memory, per point.")
+    ] = False,
+    max_batch_limit: Annotated[int, typer.Option(help="Largest batch --max-batch tries.")] = 1024,
+    models: Annotated[
+        str | None, typer.Option("--models", "--model", "-m", help="Model ids, comma-separated.")
+    ] = None,
+    devices: Annotated[
+        str | None, typer.Option("--devices", "--device", "-d", help="e.g. cpu,cuda.")
+    ] = None,
+    dtypes: Annotated[
+        str | None, typer.Option("--dtypes", "--dtype", help="e.g. fp32,bf16.")
+    ] = None,
+    batch_sizes: Annotated[
+        str | None, typer.Option("--batch-sizes", "--batch-size", "-b", help="e.g. 1,8,32.")
+    ] = None,
+    int8: Annotated[str | None, typer.Option(help="e.g. none,dynamic.")] = None,
+    attentions: Annotated[
+        str | None, typer.Option("--attentions", "--attention", help="e.g. eager,sdpa.")
+    ] = None,
+    compiles: Annotated[
+        str | None, typer.Option("--compiles", "--compile", help="e.g. none,default.")
+    ] = None,
+    prunes: Annotated[
+        str | None, typer.Option("--prunes", "--prune", help="e.g. none,2:4.")
+    ] = None,
+    seq_lens: Annotated[
+        str | None, typer.Option("--seq-lens", "--seq-len", help="Residues, e.g. 128,512.")
+    ] = None,
+    lengths: Annotated[str | None, typer.Option(help="Length distributions.")] = None,
+    token_budgets: Annotated[
+        str | None, typer.Option("--token-budgets", "--token-budget", help="e.g. 8192,65536.")
+    ] = None,
+    weights: Annotated[str | None, typer.Option(help="random, cache or a path.")] = None,
+    autocast: Annotated[bool | None, typer.Option("--autocast/--no-autocast")] = None,
+    prune_layers: Annotated[int | None, typer.Option()] = None,
+    prune_heads: Annotated[int | None, typer.Option()] = None,
+    buckets: Annotated[str | None, typer.Option(help="Token lengths, e.g. 128,256.")] = None,
+    fasta: Annotated[str | None, typer.Option(help="FASTA file to embed.")] = None,
+    num_seqs: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int | None, typer.Option()] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="Per-worker cap, e.g. 4GB.")] = None,
+    warmup: Annotated[int | None, typer.Option()] = None,
+    duration: Annotated[float | None, typer.Option(help="Minimum measured seconds.")] = None,
+    min_iters: Annotated[int | None, typer.Option()] = None,
+    max_iters: Annotated[int | None, typer.Option()] = None,
+    threads: Annotated[int | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    quality: Annotated[bool | None, typer.Option("--quality/--no-quality")] = None,
+    telemetry_interval: Annotated[float | None, typer.Option()] = None,
+    price_per_hour: Annotated[float | None, typer.Option(help="USD per hour, for cost.")] = None,
+    instance_type: Annotated[str | None, typer.Option(help="Price this instance type.")] = None,
+    peak_tflops: Annotated[float | None, typer.Option(help="Peak TFLOP/s for MFU.")] = None,
+) -> None:
+    """Run a grid of configurations (comma lists make axes), one Result per point, and a report."""
+    from tui.commands.sweep_command import execute_sweep
+
+    flags = {
+        "models": models,
+        "devices": devices,
+        "dtypes": dtypes,
+        "batch_sizes": batch_sizes,
+        "int8": int8,
+        "attentions": attentions,
+        "compiles": compiles,
+        "prunes": prunes,
+        "seq_lens": seq_lens,
+        "lengths": lengths,
+        "token_budgets": token_budgets,
+        "weights": weights,
+        "autocast": autocast,
+        "prune_layers": prune_layers,
+        "prune_heads": prune_heads,
+        "buckets": buckets,
+        "fasta": fasta,
+        "num_seqs": num_seqs,
+        "workers": workers,
+        "memory_limit": memory_limit,
+        "warmup": warmup,
+        "duration": duration,
+        "min_iters": min_iters,
+        "max_iters": max_iters,
+        "threads": threads,
+        "seed": seed,
+        "quality": quality,
+        "telemetry_interval": telemetry_interval,
+        "price_per_hour": price_per_hour,
+        "instance_type": instance_type,
+        "peak_tflops": peak_tflops,
+    }
+    raise typer.Exit(
+        execute_sweep(flags, grid, output, resume, dry_run, max_batch, max_batch_limit, err)
+    )
+
+
+@app.command()
+def report(
+    results_dir: Annotated[Path, typer.Argument(help="Folder of Result JSON files (a sweep).")],
+    export: Annotated[str, typer.Option(help="md, csv or json.")] = "md",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="File to write, or - for stdout.")
+    ] = None,
+    plots: Annotated[bool, typer.Option(help="Also draw PNG plots (needs matplotlib).")] = False,
+    plots_dir: Annotated[
+        Path | None, typer.Option(help="Where plots go (default: beside --output).")
+    ] = None,
+) -> None:
+    """Benchmark tables from saved Results: setup, best settings, Pareto front, speed-ups."""
+    from tui.commands.report_command import execute_report
+
+    raise typer.Exit(execute_report(results_dir, export, output, plots, plots_dir, err))
+
+
+@app.command()
+def compare(
+    a: Annotated[Path, typer.Argument(help="Reference Result JSON.")],
+    b: Annotated[Path, typer.Argument(help="Result JSON to check against A.")],
+    metric: Annotated[str, typer.Option(help="throughput, p50 or p99.")] = "throughput",
+    fail_if_slower: Annotated[
+        str | None, typer.Option(help="Exit 1 when B is slower than A by more than this, e.g. 5%.")
+    ] = None,
+) -> None:
+    """Two Results side by side with ratios; a CI guard with --fail-if-slower."""
+    from tui.commands.compare_command import execute_compare
+
+    raise typer.Exit(execute_compare(a, b, metric, fail_if_slower, Console(), err))
+
+
+@app.command()
+def top(
+    interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 0.5,
+    once: Annotated[bool, typer.Option(help="Print one snapshot and exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of tables.")] = False,
+    count: Annotated[int | None, typer.Option(help="Stop after N refreshes.")] = None,
+    neuron_monitor_replay: Annotated[
+        Path | None, typer.Option(help="Play back a recorded neuron-monitor JSON-lines file.")
+    ] = None,
+) -> None:
+    """Watch GPUs, NeuronCores and the host live, without running a model (q or Ctrl-C quits)."""
+    from tui.commands.top_command import execute_top
+
+    raise typer.Exit(execute_top(interval, once, as_json, count, neuron_monitor_replay, Console()))
+
+
 def invoke(argv: list[str] | None = None) -> int:
     """Run the command line on ``argv`` and return the exit code: 0 ok, 1 a run that failed
     (its Result is still written), 2 bad input, 130 interrupted."""
@@ -176,7 +379,7 @@ def invoke(argv: list[str] | None = None) -> int:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_BAD_INPUT)
     except PlmprofError as exc:
-        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -192,3 +192,25 @@ def test_rolling_memory_is_bounded() -> None:
     assert c.method == "nearest-rank over the last 5 of 8 samples"
     with pytest.raises(ValueError):
         RollingPercentiles(max_samples=0)
+
+
+def test_rolling_whole_run_summary_stays_exact_as_samples_come_and_go() -> None:
+    rng = random.Random(7)
+    rolling = RollingPercentiles(max_samples=500)
+    values: list[float] = []
+    for i in range(2_000):
+        value = rng.lognormvariate(-3, 0.5)
+        values.append(value)
+        rolling.add(i * 0.01, value)
+        if i % 37 == 0:
+            got, want = rolling.cumulative(), summarize(values[-500:])
+            assert got is not None and want is not None
+            assert (got.count, got.min, got.max) == (want.count, want.min, want.max)
+            assert (got.p50, got.p90, got.p99, got.p99_9) == (
+                want.p50,
+                want.p90,
+                want.p99,
+                want.p99_9,
+            )
+            assert got.mean == pytest.approx(want.mean, rel=1e-12)
+            assert got.stdev == pytest.approx(want.stdev, rel=1e-9)

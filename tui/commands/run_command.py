@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 
 from engines.errors import InvalidInputError
 from engines.spec import RunSpec
@@ -112,5 +113,7 @@ def execute_run(
             summary.print(f"wrote {written}")
     summary.print(f"result saved to {saved}")
     if result.status != "ok":
-        err.print(f"[bold red]{result.status}[/]: {result.message or 'see the result file'}")
+        err.print(
+            f"[bold red]{result.status}[/]: {escape(result.message or 'see the result file')}"
+        )
     return exit_code(result)
