@@ -23,6 +23,9 @@ from tui.options import (
     Fasta,
     Lengths,
     Model,
+    NeuronDataParallel,
+    NeuronOptlevel,
+    NeuronTarget,
     SeqLen,
     Weights,
     WorkloadFlags,
@@ -95,6 +98,9 @@ def run(
     threads: Annotated[int | None, typer.Option(help="CPU threads per worker.")] = None,
     seed: int = 0,
     quality: Annotated[bool, typer.Option(help="Compare outputs with an fp32 reference.")] = False,
+    neuron_target: NeuronTarget = "inf2",
+    optlevel: NeuronOptlevel = 2,
+    data_parallel: NeuronDataParallel = False,
     telemetry_interval: Annotated[float, typer.Option(help="Seconds between samples.")] = 0.5,
     price_per_hour: Annotated[float | None, typer.Option(help="USD per hour, for cost.")] = None,
     instance_type: Annotated[
@@ -141,6 +147,9 @@ def run(
         threads=threads,
         seed=seed,
         quality=quality,
+        neuron_target=neuron_target,
+        neuron_optlevel=optlevel,
+        neuron_data_parallel=data_parallel,
         **WorkloadFlags(seq_len, lengths, fasta).to_spec_fields(),
     )
     options = MeasureOptions(
@@ -173,8 +182,8 @@ def compile_neuron(
     model: Model = DEFAULT_MODEL,
     weights: Weights = "random",
     dtype: Dtype = "fp32",
-    neuron_target: Annotated[str, typer.Option(help="inf2, trn1, trn1n or trn2.")] = "inf2",
-    optlevel: Annotated[int, typer.Option(help="neuronx-cc --optlevel: 1, 2 or 3.")] = 2,
+    neuron_target: NeuronTarget = "inf2",
+    optlevel: NeuronOptlevel = 2,
     attention: Annotated[str, typer.Option(help="eager or sdpa.")] = "sdpa",
     batch_size: Annotated[int, typer.Option("--batch-size", "-b")] = 8,
     buckets: Annotated[
@@ -184,9 +193,7 @@ def compile_neuron(
     lengths: Lengths = None,
     fasta: Fasta = None,
     num_seqs: Annotated[int | None, typer.Option(help="Sequences to generate.")] = None,
-    data_parallel: Annotated[
-        bool, typer.Option(help="Compile for torch_neuronx.DataParallel over visible cores.")
-    ] = False,
+    data_parallel: NeuronDataParallel = False,
     cpu_backend: Annotated[
         bool | None, typer.Option(help="Compile without a device (default: when none is here).")
     ] = None,

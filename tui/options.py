@@ -74,3 +74,11 @@ Lengths = Annotated[
     typer.Option(help="Length distribution: fixed:N, uniform:A-B, uniref50-like, proteome."),
 ]
 Fasta = Annotated[str | None, typer.Option(help="FASTA file to embed.")]
+NeuronTarget = Annotated[str, typer.Option(help="Neuron: inf2, trn1, trn1n or trn2.")]
+NeuronOptlevel = Annotated[
+    int, typer.Option("--optlevel", help="Neuron: neuronx-cc --optlevel 1, 2 or 3.")
+]
+NeuronDataParallel = Annotated[
+    bool,
+    typer.Option(help="Neuron: one torch_neuronx.DataParallel model over the visible cores."),
+]

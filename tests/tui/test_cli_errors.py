@@ -57,6 +57,8 @@ def test_unknown_dtype(capsys: pytest.CaptureFixture[str]) -> None:
         ("--memory-limit", "lots", "cannot read memory size 'lots'"),
         ("--buckets", "128,abc", "bucket"),
         ("--export", "xml", "export format 'xml' is not one of json, csv, md"),
+        ("--neuron-target", "trn9", "Neuron target 'trn9' is not one of inf2, trn1"),
+        ("--optlevel", "4", "Neuron optlevel must be 1, 2 or 3 (got 4)"),
     ],
 )
 def test_bad_numbers_and_names(
