@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from engines.errors import InvalidInputError
 
@@ -43,6 +44,94 @@ class Batch:
     @property
     def padding_tokens(self) -> int:
         return self.padded_tokens - self.real_tokens
+
+    @property
+    def computed_segments(self) -> tuple[tuple[int, int], ...]:
+        """``(count, tokens)`` of the sequences attention runs over: every row, padded."""
+        return ((self.rows, self.padded_len),)
+
+
+@dataclass(frozen=True)
+class PackedBatch:
+    """One packed row: the sequences ``indices`` (in row order), then ``padding`` pad tokens.
+
+    The accounting fields match :class:`engines.batching.Batch`: ``real_tokens`` are the
+    sequences' tokens (special tokens included), ``padded_tokens`` every token the device computes.
+    """
+
+    indices: tuple[int, ...]
+    token_lengths: tuple[int, ...]
+    special: int
+    padding: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.indices) != len(self.token_lengths):
+            raise ValueError("indices and token_lengths must have the same length")
+        if self.padding < 0 or self.special < 0:
+            raise ValueError("padding and special token count must not be negative")
+        if any(n <= 0 or n < self.special for n in self.token_lengths):
+            raise ValueError("every token length must be positive and hold the special tokens")
+
+    @property
+    def sequences(self) -> int:
+        return len(self.indices)
+
+    @property
+    def residue_lengths(self) -> tuple[int, ...]:
+        """Residues of each sequence, in row order."""
+        return tuple(n - self.special for n in self.token_lengths)
+
+    @property
+    def residues(self) -> int:
+        return self.real_tokens - self.special * self.sequences
+
+    @property
+    def real_tokens(self) -> int:
+        return sum(self.token_lengths)
+
+    @property
+    def padded_tokens(self) -> int:
+        """Tokens the device computes: the row's full length."""
+        return self.real_tokens + self.padding
+
+    @property
+    def padding_tokens(self) -> int:
+        return self.padding
+
+    @property
+    def segments(self) -> tuple[int, ...]:
+        """Lengths of the row's attention segments: each sequence, then the padding (if any)."""
+        return (*self.token_lengths, self.padding) if self.padding else self.token_lengths
+
+    @property
+    def cu_seqlens(self) -> tuple[int, ...]:
+        """Segment boundaries: ``0, s0, s0+s1, ..., padded_tokens`` (padding segment included)."""
+        return (0, *accumulate(self.segments))
+
+    @property
+    def max_seqlen(self) -> int:
+        return max(self.segments, default=0)
+
+    @property
+    def uniform_len(self) -> int | None:
+        """The common length when every segment has the same length (no padding), else None.
+
+        Such a row is an ordinary dense batch ``[sequences, uniform_len]`` and needs no mask.
+        """
+        if self.padding or not self.token_lengths:
+            return None
+        first = self.token_lengths[0]
+        return first if all(n == first for n in self.token_lengths) else None
+
+    @property
+    def computed_segments(self) -> tuple[tuple[int, int], ...]:
+        """``(count, tokens)`` of the sequences attention runs over: each segment on its own."""
+        return tuple((1, n) for n in self.segments)
+
+    @property
+    def attention_pairs(self) -> int:
+        """Query-key pairs attention computes over the row: the sum of squared segment lengths."""
+        return sum(n * n for n in self.segments)
 
 
 def fixed_batches(lengths: Sequence[int], batch_size: int, special: int) -> list[Batch]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -9,7 +10,8 @@ import torch
 from engines.batching import Batch, bucket_batches, fixed_batches, token_budget_batches
 from engines.catalog import ModelInfo
 from engines.fasta import read_fasta
-from engines.messages import WorkloadSummary
+from engines.messages import PlannedBatch, WorkloadSummary
+from engines.packed.pack import plan_packing
 from engines.sequences import Protein
 from engines.spec import RunSpec
 from engines.tokenizers import Tokenizer, get_tokenizer
@@ -21,7 +23,7 @@ _SYNTHETIC_BATCHES = 4
 @dataclass(frozen=True)
 class PlannedWorkload:
     proteins: tuple[Protein, ...]
-    batches: tuple[Batch, ...]
+    batches: tuple[PlannedBatch, ...]
     tokenizer: Tokenizer
     summary: WorkloadSummary
 
@@ -50,7 +52,15 @@ def load_proteins(spec: RunSpec, tokenizer: Tokenizer) -> tuple[list[Protein], s
     return synthetic(spec.seq_len, count, spec.seed), f"synthetic:{spec.seq_len}"
 
 
-def plan_batches(spec: RunSpec, lengths: list[int], special: int) -> list[Batch]:
+def packing_budget(spec: RunSpec, lengths: list[int], special: int) -> int:
+    """Tokens per packed row: ``--token-budget``, else what a padded batch of ``--batch-size``
+    sequences of the longest length holds (the same memory ceiling, without the padding)."""
+    return spec.token_budget or spec.batch_size * (max(lengths, default=0) + special)
+
+
+def plan_batches(spec: RunSpec, lengths: list[int], special: int) -> Sequence[PlannedBatch]:
+    if spec.packing:
+        return plan_packing(lengths, packing_budget(spec, lengths, special), special)
     if spec.buckets:
         return bucket_batches(lengths, spec.batch_size, spec.buckets, special)
     if spec.token_budget:
@@ -78,14 +88,31 @@ def plan_workload(spec: RunSpec, info: ModelInfo) -> PlannedWorkload:
     return PlannedWorkload(tuple(proteins), tuple(batches), tokenizer, summary)
 
 
-def to_tensors(planned: PlannedWorkload, device: torch.device) -> list[TensorBatch]:
-    """Tokenise every batch once, on ``device``, so the timed loop measures only the model.
+def padded_view(batch: PlannedBatch) -> Batch:
+    """The padded batch holding ``batch``'s sequences: a packed row's sequences padded to its
+    longest (what the padded model computes for them); a padded batch is itself."""
+    if isinstance(batch, Batch):
+        return batch
+    return Batch(
+        indices=batch.indices,
+        padded_len=max(batch.token_lengths),
+        rows=batch.sequences,
+        residues=batch.residues,
+        real_tokens=batch.real_tokens,
+    )
+
+
+def to_tensors(
+    planned: PlannedWorkload, device: torch.device, limit: int | None = None
+) -> list[TensorBatch]:
+    """Tokenise every batch (the first ``limit``) once, padded, on ``device``, so the timed loop
+    measures only the model.
 
     Dummy rows that fill a bucket to its fixed batch size repeat the batch's last sequence: the
     device computes them (they count as padded tokens) and they carry no residues.
     """
     out = []
-    for batch in planned.batches:
+    for batch in map(padded_view, planned.batches[:limit]):
         sequences = [planned.proteins[i].sequence for i in batch.indices]
         sequences += [sequences[-1]] * (batch.rows - len(sequences))
         ids, mask = planned.tokenizer.batch(sequences, pad_to=batch.padded_len)

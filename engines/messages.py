@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from engines.batching import Batch
+from engines.batching import Batch, PackedBatch
 from engines.structure import ModelShape
+
+PlannedBatch = Batch | PackedBatch
 
 
 class Status(StrEnum):
@@ -49,7 +51,7 @@ class Loaded:
     rss_bytes: int
     device_allocated_bytes: int | None
     workload: WorkloadSummary
-    batches: tuple[Batch, ...]
+    batches: tuple[PlannedBatch, ...]
     lengths: tuple[int, ...]
     special_tokens: int
     threads: int

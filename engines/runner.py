@@ -7,7 +7,8 @@ import os
 import resource
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -32,6 +33,8 @@ from engines.messages import (
 from engines.optimizations import check as check_optimizations
 from engines.optimizations import compile as compile_step
 from engines.optimizations import optimize, precision, preload, quality
+from engines.optimizations.compile import ModelInputs
+from engines.packed import worker as packing
 from engines.spec import RunSpec
 from engines.worker import WorkerTask
 
@@ -112,12 +115,12 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
     elif not device.is_cuda and (spec.memory_limit_mb or not on_neuron):
         cap_address_space(spec.memory_limit_mb)  # Neuron runtime mappings: capped only on request
     planned = plan_workload(spec, info)
-    batches = to_tensors(planned, device.device)
-    reference = _reference(spec, info, planned, batches, device) if spec.quality else None
+    padded = to_tensors(planned, device.device, limit=_padded_limit(spec))
+    reference = _reference(spec, info, planned, padded, device) if spec.quality else None
     built = build_model(
         info,
         weights=spec.weights,
-        attention=spec.attention,
+        attention="sdpa" if spec.packing else spec.attention,
         device=device.device,
         dtype=torch.float32 if on_neuron else precision.weights_dtype(spec),
         seed=spec.seed,
@@ -131,6 +134,10 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
     )
     model = optimized.module
     report = optimized.report
+    packed: packing.PackedModel | None = None
+    if spec.packing:
+        packed = packing.packed_model(model, info, spec, planned, device.device)
+        report["attention"]["used"] = packed.attention
     device.synchronize()
     send(
         Loaded(
@@ -139,7 +146,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             device_name=device.name,
             load_s=built.load_seconds,
             shape=optimized.shape,
-            attention=built.attention,
+            attention=packed.attention if packed else built.attention,
             rss_bytes=rss_peak_bytes(),
             device_allocated_bytes=device.allocated(),
             workload=planned.summary,
@@ -147,38 +154,75 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             lengths=tuple(len(p.sequence) for p in planned.proteins),
             special_tokens=planned.tokenizer.special_tokens,
             threads=torch.get_num_threads(),
-            notes=(*built.notes, *optimized.notes, *neuron.worker_notes(device)),
+            notes=(
+                *built.notes,
+                *optimized.notes,
+                *(packed.notes if packed else ()),
+                *neuron.worker_notes(device),
+            ),
         )
     )
     if on_neuron:
-        model = neuron.compile_on_worker(task.index, model, info, spec, batches, send)
+        model = neuron.compile_on_worker(task.index, model, info, spec, padded, send)
+    items: Sequence[ModelInputs] = packed.rows if packed else padded
     compiled: compile_step.CompileState | None = None
     with torch.inference_mode(), precision.autocast_context(spec, device.device.type):
         if spec.compile != "none":
-            model, compiled = compile_step.compile_model(
-                model, spec.compile, batches, device.device
-            )
-            compiled_model = model
+            compiled = compile_step.compile_state(spec.compile, items, device.device)
+        call = _model_call(model, packed, compiled)
+        if compiled is not None:
             compile_step.warm_compile(
-                task.index,
-                compiled,
-                batches,
-                lambda batch: _timed_call(compiled_model, batch, device),
-                send,
+                task.index, compiled, items, lambda item: _timed_call(call, item, device), send
             )
             report["compile"] = compiled.report()
-        _warm_up(task.index, model, batches, spec.warmup, device, send)
+        _warm_up(task.index, call, items, spec.warmup, device, send)
         if isinstance(reference, quality.Reference):
-            reference = _compare(model, reference, batches)
+            outputs = [
+                _subset_output(call, packed, item, batch)
+                for item, batch in zip(items, quality.subset(padded), strict=False)
+            ]
+            reference = quality.compare(reference, outputs)
         if reference is not None:
             send(_quality_message(task.index, reference))
         send(Optimized(task.index, report))
-        status, iterations = _measure(task.index, spec, model, batches, device, send, should_stop)
+        status, iterations = _measure(task.index, spec, call, items, device, send, should_stop)
         if compiled is not None:
             compile_step.after_measure(task.index, compiled, send)
             report["compile"] = compiled.report()
             send(Optimized(task.index, report))
     return status, iterations
+
+
+def _padded_limit(spec: RunSpec) -> int | None:
+    """Padded batches the worker needs: all of them, or only the quality subset when packing."""
+    if not spec.packing:
+        return None
+    return quality.SUBSET_BATCHES if spec.quality else 0
+
+
+def _model_call(
+    model: nn.Module, packed: packing.PackedModel | None, compiled: compile_step.CompileState | None
+) -> Callable[[Any], object]:
+    """What the timed loop calls per batch: the model's forward on a padded batch, or the packed
+    forward on a packed row; wrapped in ``torch.compile`` when ``compiled`` is set."""
+    if packed is not None:
+        if compiled is not None:
+            packed.runner.compile(compiled.mode, dynamic=compiled.dynamic)
+        return packed.runner.hidden_states
+    if compiled is not None:
+        model = compile_step.wrap(model, compiled)
+    return lambda batch: forward(model, batch)
+
+
+def _subset_output(
+    call: Callable[[Any], object], packed: packing.PackedModel | None, item: Any, batch: TensorBatch
+) -> torch.Tensor:
+    """One quality-subset batch's output, as the padded model lays it out, fp32 on the host."""
+    output = call(item)
+    if packed is not None:
+        assert isinstance(output, torch.Tensor)
+        output = packing.as_padded(output, item, batch.batch.padded_len)
+    return quality.host_output(output, batch)[0]
 
 
 def _reference(
@@ -212,15 +256,6 @@ def _reference(
     return reference
 
 
-def _compare(
-    model: nn.Module, reference: quality.Reference, batches: list[TensorBatch]
-) -> quality.QualityReport:
-    outputs = [
-        quality.host_output(forward(model, batch), batch)[0] for batch in quality.subset(batches)
-    ]
-    return quality.compare(reference, outputs)
-
-
 def _quality_message(index: int, report: quality.QualityReport) -> Quality:
     return Quality(
         index,
@@ -231,18 +266,20 @@ def _quality_message(index: int, report: quality.QualityReport) -> Quality:
     )
 
 
-def _timed_call(model: nn.Module, batch: TensorBatch, device: TorchDevice) -> tuple[float, float]:
+def _timed_call(
+    call: Callable[[Any], object], item: ModelInputs, device: TorchDevice
+) -> tuple[float, float]:
     device.synchronize()
     start = time.monotonic()
-    forward(model, batch)
+    call(item)
     device.synchronize()
     return start, time.monotonic()
 
 
 def _warm_up(
     index: int,
-    model: nn.Module,
-    batches: list[TensorBatch],
+    call: Callable[[Any], object],
+    batches: Sequence[ModelInputs],
     calls: int,
     device: TorchDevice,
     send: Send,
@@ -251,20 +288,19 @@ def _warm_up(
 
     Warm-up runs over distinct shapes first, so every shape the loop will see has been run once."""
     began = time.monotonic()
-    start, end = _timed_call(model, batches[0], device)
+    start, end = _timed_call(call, batches[0], device)
     first = end - start
-    by_shape = {tuple(b.input_ids.shape): b for b in batches}
-    extra = list(by_shape.values())[1:] + batches
+    extra = [*compile_step.distinct_shapes(batches)[1:], *batches]
     for batch in extra[: max(0, calls - 1)]:
-        _timed_call(model, batch, device)
+        _timed_call(call, batch, device)
     send(WarmedUp(index, first, max(1, calls), time.monotonic() - began))
 
 
 def _measure(
     index: int,
     spec: RunSpec,
-    model: nn.Module,
-    batches: list[TensorBatch],
+    call: Callable[[Any], object],
+    batches: Sequence[ModelInputs],
     device: TorchDevice,
     send: Send,
     should_stop: ShouldStop,
@@ -278,7 +314,7 @@ def _measure(
         if should_stop():
             status = Status.INTERRUPTED
             break
-        start, end = _timed_call(model, batch, device)
+        start, end = _timed_call(call, batch, device)
         iterations += 1
         send(BatchDone(index, start, end, number))
         if end - last_memory >= _MEMORY_EVERY_S:

@@ -15,7 +15,9 @@ from engines.errors import InvalidInputError
 
 DTYPES = ("fp32", "fp16", "bf16")
 INT8_SCHEMES = ("none", "dynamic", "weight-only")
-ATTENTIONS = ("eager", "sdpa", "flash_attention_2")
+ATTENTIONS = ("eager", "sdpa", "flash_attention_2", "varlen", "flex")
+# Attention kernels of the packed path (engines.packed): sdpa there is SDPA on jagged tensors.
+PACKED_ATTENTIONS = ("sdpa", "varlen", "flex")
 COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
 MODES = ("inference", "training")
 NEURON_TARGETS = ("inf2", "trn1", "trn1n", "trn2")
@@ -42,6 +44,7 @@ class RunSpec:
     prune_layers: int = 0
     prune_heads: int = 0
     attention: str = "sdpa"
+    packing: bool = False
     compile: str = "none"
     batch_size: int = 8
     token_budget: int | None = None
@@ -74,6 +77,8 @@ class RunSpec:
 
     @property
     def batching(self) -> str:
+        if self.packing:
+            return "packed"
         if self.buckets:
             return "buckets"
         return "token-budget" if self.token_budget else "fixed"
@@ -155,6 +160,25 @@ def _validate(spec: RunSpec) -> None:
     _positive("sequence length", spec.seq_len, allow_none=True)
     if spec.token_budget and spec.buckets:
         raise InvalidInputError("--token-budget and --buckets are two batching schemes: pick one")
+    _validate_packing(spec)
     _choice("Neuron target", spec.neuron_target, NEURON_TARGETS)
     if spec.neuron_optlevel not in NEURON_OPTLEVELS:
         raise InvalidInputError(f"Neuron optlevel must be 1, 2 or 3 (got {spec.neuron_optlevel})")
+
+
+def _validate_packing(spec: RunSpec) -> None:
+    if not spec.packing:
+        if spec.attention not in ("eager", "sdpa", "flash_attention_2"):
+            raise InvalidInputError(
+                f"--attention {spec.attention} runs on packed rows: add --packing"
+            )
+        return
+    if spec.buckets:
+        raise InvalidInputError(
+            "--packing fills rows up to a token budget; --buckets pads to fixed lengths: pick one"
+        )
+    if spec.attention not in PACKED_ATTENTIONS:
+        raise InvalidInputError(
+            f"--packing runs attention {', '.join(PACKED_ATTENTIONS)} "
+            f"(sdpa restricted to each sequence), not {spec.attention}"
+        )

@@ -176,7 +176,9 @@ def config_key(spec: Mapping[str, Any], *, drop: Iterable[str] = ()) -> str:
 
 def _config_label(spec: Mapping[str, Any], optimizations: str, device: str) -> str:
     parts = [device, optimizations, _workload(spec)]
-    if spec.get("token_budget"):
+    if spec.get("packing"):
+        parts.append("packed rows")
+    elif spec.get("token_budget"):
         parts.append("token budget")
     elif spec.get("buckets"):
         parts.append("buckets " + ",".join(str(b) for b in spec["buckets"]))

@@ -97,6 +97,7 @@ _AXIS_ORDER = (
     "int8",
     "prune",
     "attention",
+    "packing",
     "compile",
     "seq_len",
     "lengths",
@@ -356,6 +357,8 @@ def point_slug(spec: RunSpec) -> str:
     if spec.prune != "none":
         parts.append(f"prune-{spec.prune}")
     parts.append(spec.attention)
+    if spec.packing:
+        parts.append("packed")
     if spec.compile != "none":
         parts.append(f"compile-{spec.compile}")
     if spec.seq_len is not None:

@@ -42,5 +42,7 @@ def measured_work(collector: RunCollector) -> Work:
         real += times * batch.real_tokens
         padded += times * batch.padded_tokens
         useful_flops += times * sum(sequence_flops(loaded, n) for n in lengths)
-        padded_flops += times * batch.rows * sequence_flops(loaded, batch.padded_len)
+        padded_flops += times * sum(
+            count * sequence_flops(loaded, tokens) for count, tokens in batch.computed_segments
+        )
     return Work(sequences, residues, real, padded, useful_flops, padded_flops)

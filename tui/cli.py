@@ -69,7 +69,13 @@ def run(
     prune: Annotated[str, typer.Option(help="none, unstructured:S or 2:4.")] = "none",
     prune_layers: Annotated[int, typer.Option(help="Drop the last N layers.")] = 0,
     prune_heads: Annotated[int, typer.Option(help="Drop N attention heads per layer.")] = 0,
-    attention: Annotated[str, typer.Option(help="eager, sdpa or flash_attention_2.")] = "sdpa",
+    attention: Annotated[
+        str,
+        typer.Option(help="eager, sdpa or flash_attention_2; with --packing sdpa, varlen, flex."),
+    ] = "sdpa",
+    packing: Annotated[
+        bool, typer.Option(help="Pack sequences end to end in rows of --token-budget tokens.")
+    ] = False,
     compile: Annotated[
         str, typer.Option(help="none, default, max-autotune or reduce-overhead.")
     ] = "none",
@@ -132,6 +138,7 @@ def run(
         prune_layers=prune_layers,
         prune_heads=prune_heads,
         attention=attention,
+        packing=packing,
         compile=compile,
         batch_size=batch_size,
         token_budget=token_budget,
@@ -268,6 +275,7 @@ def sweep(
     ] = None,
     weights: Annotated[str | None, typer.Option(help="random, cache or a path.")] = None,
     autocast: Annotated[bool | None, typer.Option("--autocast/--no-autocast")] = None,
+    packing: Annotated[bool | None, typer.Option("--packing/--no-packing")] = None,
     prune_layers: Annotated[int | None, typer.Option()] = None,
     prune_heads: Annotated[int | None, typer.Option()] = None,
     buckets: Annotated[str | None, typer.Option(help="Token lengths, e.g. 128,256.")] = None,
@@ -304,6 +312,7 @@ def sweep(
         "token_budgets": token_budgets,
         "weights": weights,
         "autocast": autocast,
+        "packing": packing,
         "prune_layers": prune_layers,
         "prune_heads": prune_heads,
         "buckets": buckets,

@@ -58,6 +58,7 @@ def check(spec: RunSpec) -> None:
     _check_int8(spec, families)
     _check_pruning(spec, families)
     _check_compile(spec, families)
+    _check_packing(spec, families)
 
 
 def _check_precision(spec: RunSpec) -> None:
@@ -142,6 +143,41 @@ def _check_compile(spec: RunSpec, families: set[str]) -> None:
             f"--compile {spec.compile} on CPU needs a C++ compiler for inductor and none was "
             f"found ({', '.join(compile_step.COMPILERS)}): install one (apt-get install g++) or "
             "use --compile none"
+        )
+
+
+def _check_packing(spec: RunSpec, families: set[str]) -> None:
+    if not spec.packing:
+        return
+    from engines.packed.api import packed_support
+
+    reason = packed_support(get_model_info(spec.model))
+    if reason is not None:
+        raise UnsupportedError(f"--packing: {reason}")
+    if "neuron" in families:
+        raise UnsupportedError(
+            "--packing runs variable-length attention; Neuron traces fixed shapes: use --buckets"
+        )
+    changed = [
+        flag
+        for flag, used in (
+            (f"--int8 {spec.int8}", spec.int8 != "none"),
+            (f"--prune {spec.prune}", spec.prune != "none"),
+            (f"--prune-heads {spec.prune_heads}", spec.prune_heads > 0),
+        )
+        if used
+    ]
+    if changed:
+        raise UnsupportedError(
+            f"--packing with {', '.join(changed)}: the packed forward reads each layer's dense "
+            "Linear weights and all heads; combine it with --dtype, --prune-layers and --compile"
+        )
+    if spec.attention == "varlen" and (
+        families != {"cuda"} or spec.dtype == "fp32" or spec.autocast
+    ):
+        raise UnsupportedError(
+            "--attention varlen is flash attention over packed rows: CUDA with --dtype bf16 or "
+            "fp16 weights only; on CPU use --attention sdpa (jagged) or flex"
         )
 
 

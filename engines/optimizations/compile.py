@@ -17,20 +17,29 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import torch
 from torch import nn
 
 from engines.failures import CompileFailedError
-from engines.inputs import TensorBatch
 from engines.messages import Compiled, Compiling, WorkerMessage
 
 STATIC_SHAPE_LIMIT = 8
 COMPILERS = ("g++", "c++", "clang++")
 
 Send = Callable[[WorkerMessage], None]
-Call = Callable[[TensorBatch], object]
+
+
+class ModelInputs(Protocol):
+    """A padded ``TensorBatch`` or a packed row (``PackedTensors``): its shape is its token ids'."""
+
+    @property
+    def input_ids(self) -> torch.Tensor: ...
+
+
+Inputs = TypeVar("Inputs", bound=ModelInputs)
+Call = Callable[[Any], object]
 
 
 def cpu_compiler() -> str | None:
@@ -42,9 +51,9 @@ def cpu_compiler() -> str | None:
     return None
 
 
-def distinct_shapes(batches: Sequence[TensorBatch]) -> list[TensorBatch]:
+def distinct_shapes(batches: Sequence[Inputs]) -> list[Inputs]:
     """The first batch of every distinct input shape, in order of first appearance."""
-    seen: dict[tuple[int, ...], TensorBatch] = {}
+    seen: dict[tuple[int, ...], Inputs] = {}
     for batch in batches:
         seen.setdefault(tuple(batch.input_ids.shape), batch)
     return list(seen.values())
@@ -114,10 +123,9 @@ class CompileState:
         }
 
 
-def compile_model(
-    model: nn.Module, mode: str, batches: Sequence[TensorBatch], device: torch.device
-) -> tuple[nn.Module, CompileState]:
-    """Wrap ``model`` with ``torch.compile``; nothing is compiled until :func:`warm_compile`."""
+def compile_state(mode: str, batches: Sequence[ModelInputs], device: torch.device) -> CompileState:
+    """A fresh dynamo cache and the compile settings for ``batches``' shapes: static graphs per
+    shape when they are few, automatic dynamic shapes otherwise."""
     import torch._dynamo as dynamo
 
     dynamo.reset()  # a fresh cache: every run compiles (and counts) its own graphs
@@ -132,24 +140,40 @@ def compile_model(
         )
     if mode == "reduce-overhead" and device.type != "cuda":
         state.notes.append("reduce-overhead adds CUDA graphs; on CPU it compiles like default")
+    return state
+
+
+def wrap(model: nn.Module, state: CompileState) -> nn.Module:
+    """``model`` under ``torch.compile`` as ``state`` sets it; nothing is compiled until
+    :func:`warm_compile`."""
+    mode = state.mode
     try:
-        compiled = torch.compile(model, mode=None if mode == "default" else mode, dynamic=dynamic)
+        compiled = torch.compile(
+            model, mode=None if mode == "default" else mode, dynamic=state.dynamic
+        )
         assert isinstance(compiled, nn.Module)
     except Exception as exc:
         raise CompileFailedError(f"torch.compile (mode {mode}) failed: {_first_line(exc)}") from exc
-    return compiled, state
+    return compiled
+
+
+def shape_label(batch: ModelInputs) -> str:
+    shape = tuple(batch.input_ids.shape)
+    if len(shape) == 1:
+        return f"packed row of {shape[0]} tokens"
+    return "batch " + "x".join(str(n) for n in shape)
 
 
 def warm_compile(
-    index: int, state: CompileState, batches: Sequence[TensorBatch], call: Call, send: Send
+    index: int, state: CompileState, batches: Sequence[ModelInputs], call: Call, send: Send
 ) -> None:
     """Run each distinct shape once (that is when inductor compiles), sending ``Compiling`` per
     shape and ``Compiled`` at the end."""
     shapes = distinct_shapes(batches)
     total = 0.0
     for done, batch in enumerate(shapes):
-        rows, tokens = batch.input_ids.shape
-        send(Compiling(index, f"compiling batch {rows}x{tokens}", done, len(shapes)))
+        label = shape_label(batch)
+        send(Compiling(index, f"compiling {label}", done, len(shapes)))
         began = time.perf_counter()
         try:
             call(batch)
@@ -157,8 +181,7 @@ def warm_compile(
             raise
         except Exception as exc:
             raise CompileFailedError(
-                f"torch.compile (mode {state.mode}) failed on batch {rows}x{tokens}: "
-                f"{_first_line(exc)}"
+                f"torch.compile (mode {state.mode}) failed on {label}: {_first_line(exc)}"
             ) from exc
         total += time.perf_counter() - began
     send(Compiling(index, "compiled", len(shapes), len(shapes)))

@@ -200,14 +200,19 @@ class PackedRunner:
         self.device = parameter.device
         self.dtype = parameter.dtype
         self.attention = resolve_attention(attention, self.device, self.dtype)
-        self.compile_mode = compile
+        self.compile_mode = "none"
         self.tokenizer = get_tokenizer(info.tokenizer)
         self.max_tokens = None if self.module.rotary_positions else self.module.max_positions - 2
         self._forward: Any = self.module
         if compile != "none":
-            self._forward = torch.compile(
-                self.module, mode=None if compile == "default" else compile, dynamic=dynamic
-            )
+            self.compile(compile, dynamic=dynamic)
+
+    def compile(self, mode: str, *, dynamic: bool | None = None) -> None:
+        """Run the packed forward under ``torch.compile`` (``mode`` as ``--compile`` names it)."""
+        self._forward = torch.compile(
+            self.module, mode=None if mode == "default" else mode, dynamic=dynamic
+        )
+        self.compile_mode = mode
 
     @property
     def extra_memory_bytes(self) -> int:

@@ -24,6 +24,8 @@ Attention restricted to each sequence, selectable (:data:`ATTENTION_BACKENDS`):
 - ``flex``: FlexAttention with a document block mask built from the segment boundaries. Fused
   only under ``torch.compile``; eager FlexAttention is an unfused reference that materialises the
   scores (torch warns).
+- ``segments``: one dense ``scaled_dot_product_attention`` call per sequence (a host-side loop
+  over ``cu_seqlens``, which syncs on a GPU): the fused CPU kernel without padding, for CPUs.
 - ``masked``: dense SDPA over the whole row with a block-diagonal boolean mask. O(T²) memory: a
   reference and a fallback for small rows, not a fast path.
 
@@ -38,6 +40,7 @@ dtype. The two agree to fp32 rounding in fp32; in bf16 ``F.gelu`` is the more ac
 from __future__ import annotations
 
 import inspect
+import itertools
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -46,7 +49,7 @@ import torch
 import torch.nn.functional as functional
 from torch import nn
 
-ATTENTION_BACKENDS = ("varlen", "jagged", "flex", "masked")
+ATTENTION_BACKENDS = ("varlen", "jagged", "flex", "segments", "masked")
 FLEX_BLOCK = 128
 # transformers hard-codes the masking ratio used in every ESM training run.
 _MASK_RATIO_TRAIN = 0.15 * 0.8
@@ -207,6 +210,13 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, plan: AttentionPla
         out = flex_attention(row(q), row(k), row(v), block_mask=plan.block_mask, scale=1.0)
         assert isinstance(out, torch.Tensor)
         return out.squeeze(0).transpose(0, 1)
+    if plan.backend == "segments":
+        bounds = plan.cu_seqlens.tolist()
+        parts = [
+            _dense_sdpa(q[start:end], k[start:end], v[start:end], end - start)
+            for start, end in itertools.pairwise(bounds)
+        ]
+        return torch.cat(parts)
     if plan.backend == "masked":
         docs = plan.document_ids
         mask = docs[:, None] == docs[None, :]

@@ -39,13 +39,12 @@ def test_static_graphs_for_few_shapes_automatic_dynamic_for_many(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     register(monkeypatch)
-    model = nn.Linear(4, 4)
     few = to_tensors(plan_workload(tiny_spec(**BUCKETED), tiny_esm()), torch.device("cpu"))
-    _, state = compile_step.compile_model(model, "default", few, torch.device("cpu"))
+    state = compile_step.compile_state("default", few, torch.device("cpu"))
     assert state.dynamic is False and state.shapes == 2
     many_spec = tiny_spec(seq_len=None, lengths="uniform:10-200", num_sequences=40)
     many = to_tensors(plan_workload(many_spec, tiny_esm()), torch.device("cpu"))
-    _, state = compile_step.compile_model(model, "reduce-overhead", many, torch.device("cpu"))
+    state = compile_step.compile_state("reduce-overhead", many, torch.device("cpu"))
     assert state.shapes > compile_step.STATIC_SHAPE_LIMIT and state.dynamic is None
     assert any("reduce-overhead" in note for note in state.notes)
 

@@ -30,6 +30,7 @@ from profilers.sweep import (
     find_max_batch,
     load_sweep_grid,
     point_key,
+    point_slug,
     probe_spec,
     save_max_batch,
     time_left_s,
@@ -176,6 +177,21 @@ def test_impossible_points_are_skipped_with_their_reason() -> None:
     assert unsupported.reason == "bf16 at batch 2 is not supported here"
     assert by_settings[("esm2_t6_8M", "fp32", 2)].status == "pending"
     assert sum(p.status == "pending" for p in points) == 1
+
+
+def test_packing_is_an_axis_and_its_points_are_named_packed() -> None:
+    g = SweepGrid.from_settings(
+        {"packing": [False, True], "attentions": ["sdpa", "flex"], "token_budget": 2048}
+    )
+    points = expand(g, no_check)
+    by_settings = {tuple(p.settings.values()): p for p in points}
+    assert len(points) == 4
+    assert by_settings[("flex", False)].status == "skipped"
+    assert "add --packing" in str(by_settings[("flex", False)].reason)
+    packed = by_settings[("flex", True)]
+    assert packed.status == "pending" and packed.spec is not None and packed.spec.packing
+    assert "packed" in point_slug(packed.spec)
+    assert "packed" not in point_slug(by_settings[("sdpa", False)].spec)  # type: ignore[arg-type]
 
 
 def test_the_real_preflight_skips_cuda_without_a_gpu() -> None:

@@ -164,7 +164,11 @@ def test_form_values_become_a_run_spec() -> None:
     )
     spec = spec_from_form(RunSpec(), values)
     assert spec.token_budget == 2048 and spec.lengths == "uniform:50-100" and spec.seq_len is None
-    assert spec.duration_s == 1.5 and spec.min_iters == 3
+    assert spec.duration_s == 1.5 and spec.min_iters == 3 and not spec.packing
+    packed = spec_from_form(RunSpec(), FormValues(**{**values.__dict__, "batching": "packed"}))
+    assert packed.packing and packed.token_budget == 2048 and packed.batching == "packed"
+    with pytest.raises(InvalidInputError, match="runs on packed rows: add --packing"):
+        spec_from_form(RunSpec(), FormValues(**{**values.__dict__, "attention": "varlen"}))
     with pytest.raises(InvalidInputError, match="batch size must be a whole number"):
         spec_from_form(
             RunSpec(), FormValues(**{**values.__dict__, "batching": "batch", "batch_value": "x"})

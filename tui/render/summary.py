@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from profilers.export import format_value
+from profilers.labels import batching_label
 from profilers.result import Result
 from profilers.snapshot import Snapshot
 
@@ -62,7 +63,7 @@ def result_table(result: Result) -> Table:
     rows = [
         ("status", STATUS_WORDS.get(result.status, result.status)),
         ("model", f"{spec['model']} on {(result.workers or [{}])[0].get('device_name') or '–'}"),
-        ("settings", f"{spec['dtype']} {spec['attention']} batch {spec['batch_size']}"),
+        ("settings", f"{spec['dtype']} {spec['attention']} {batching_label(spec)}"),
         _row("batches", latency.get("count")),
         ("latency p50 / p90 / p99", " / ".join(ms(latency.get(k)) for k in ("p50", "p90", "p99"))),
         _row("sequences/s", rate.get("sequences_per_s")),

@@ -29,7 +29,11 @@ Preflight = Callable[[RunSpec], Any]
 ParamCounter = Callable[[ModelInfo], int]
 Detector = Callable[[], tuple[list[str], str]]
 
-BATCHING = (("batch size", "batch"), ("token budget", "budget"))
+BATCHING = (
+    ("batch size", "batch"),
+    ("token budget", "budget"),
+    ("packed rows, tokens", "packed"),
+)
 WORKLOADS = (
     ("sequence length", "seq_len"),
     ("length distribution", "lengths"),
@@ -128,8 +132,9 @@ def spec_from_form(base: RunSpec, values: FormValues) -> RunSpec:
         attention=values.attention,
         compile=values.compile,
         batch_size=size if values.batching == "batch" else base.batch_size,
-        token_budget=size if values.batching == "budget" else None,
-        buckets=() if values.batching == "budget" else base.buckets,
+        token_budget=None if values.batching == "batch" else size,
+        packing=values.batching == "packed",
+        buckets=base.buckets if values.batching == "batch" else (),
         duration_s=_decimal("duration", values.duration),
         warmup=_whole("warm-up", values.warmup),
         min_iters=_whole("min iterations", values.min_iters),
@@ -322,9 +327,12 @@ class SetupPane(Vertical):
         if spec.devices:
             lost.append(f"one device per worker ({', '.join(spec.devices)})")
         self.query_one("#prune", Input).value = spec.prune
-        batching = "budget" if spec.token_budget else "batch"
+        if spec.packing and not spec.token_budget:
+            lost.append("packing sized by batch x longest (the form packs by token budget)")
+        packed = spec.packing and spec.token_budget
+        batching = "packed" if packed else "budget" if spec.token_budget else "batch"
         self.query_one("#batching", Select).value = batching
-        size = spec.token_budget if spec.token_budget else spec.batch_size
+        size = spec.token_budget or spec.batch_size
         self.query_one("#batch-value", Input).value = str(size)
         kind = "seq_len" if spec.seq_len is not None else "lengths" if spec.lengths else "fasta"
         value = {"seq_len": spec.seq_len, "lengths": spec.lengths, "fasta": spec.fasta}[kind]

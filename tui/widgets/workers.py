@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from engines.spec import RunSpec
+from profilers.labels import batching_label
 from profilers.result import Result
 from profilers.snapshot import Snapshot, WorkerState
 from tui.render.summary import STATUS_WORDS
@@ -62,9 +63,7 @@ def describe_spec(spec: RunSpec) -> str:
     parts.append(spec.attention)
     if spec.compile != "none":
         parts.append(f"compile {spec.compile}")
-    parts.append(
-        f"budget {spec.token_budget} tok" if spec.token_budget else f"batch {spec.batch_size}"
-    )
+    parts.append(batching_label(spec.to_dict()))
     if spec.seq_len is not None:
         parts.append(f"{spec.seq_len} res")
     else:

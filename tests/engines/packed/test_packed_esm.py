@@ -29,7 +29,7 @@ from engines.tokenizers import get_tokenizer
 
 # Lengths in residues: a single residue, short, medium and long; a repeated length.
 LENGTHS = [1, 7, 33, 33, 64, 90, 120, 5, 47, 100, 12, 77]
-CPU_BACKENDS = ["masked", "jagged", "flex"]
+CPU_BACKENDS = ["masked", "jagged", "flex", "segments"]
 FP32_MAX_ABS = 1e-4
 FP32_COSINE = 0.9999
 
