@@ -61,6 +61,7 @@ _SPEC_SHOWN = (
     "int8",
     "prune",
     "attention",
+    "packing",
     "compile",
     "batch_size",
     "token_budget",

@@ -94,99 +94,65 @@ _NO_TC_BF16 = "{} has no bf16 tensor cores; pass --peak-tflops"
 _NO_TF32 = "{} has no TF32 tensor cores; pass --peak-tflops"
 _NEURON_DS = "AWS Neuron docs, {} architecture page"
 
+
+def _tensor_cores(half: float, *, tf32: float, fp32: float) -> dict[str, tuple[float, str]]:
+    """Dense peaks of a GPU whose bf16 and fp16 tensor cores run at ``half`` TFLOP/s."""
+    return {
+        "bf16": (half, "dense BF16 tensor core"),
+        "fp16": (half, "dense FP16 tensor core"),
+        "tf32": (tf32, "dense TF32 tensor core"),
+        "fp32": (fp32, "FP32, non-tensor-core"),
+    }
+
+
 # Keyed by a regular expression matched (re.search) against ``normalize_device_name(name)``.
 # Order matters: the first match wins, so specific names come before general ones.
 PEAK_TFLOPS: dict[str, PeakEntry] = {
     r"\bh100\b.*\bnvl\b": PeakEntry(
         "NVIDIA H100 NVL",
         _H100_DS,
-        {
-            "bf16": (835.5, "dense BF16 tensor core"),
-            "fp16": (835.5, "dense FP16 tensor core"),
-            "tf32": (417.5, "dense TF32 tensor core"),
-            "fp32": (60.0, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(835.5, tf32=417.5, fp32=60.0),
     ),
     r"\bh100\b.*\bpcie\b": PeakEntry(
         "NVIDIA H100 PCIe",
         f"{_H100_DS}; bf16 figure as in measurement.md",
-        {
-            "bf16": (756.0, "dense BF16 tensor core"),
-            "fp16": (756.0, "dense FP16 tensor core"),
-            "tf32": (378.0, "dense TF32 tensor core"),
-            "fp32": (51.0, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(756.0, tf32=378.0, fp32=51.0),
     ),
     r"\bh200\b.*\bnvl\b": PeakEntry(
         "NVIDIA H200 NVL",
         _H200_DS,
-        {
-            "bf16": (835.5, "dense BF16 tensor core"),
-            "fp16": (835.5, "dense FP16 tensor core"),
-            "tf32": (417.5, "dense TF32 tensor core"),
-            "fp32": (60.0, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(835.5, tf32=417.5, fp32=60.0),
     ),
     r"\bh200\b": PeakEntry(
         "NVIDIA H200 SXM",
         f"{_H200_DS}; bf16 figure as in measurement.md",
-        {
-            "bf16": (989.0, "dense BF16 tensor core"),
-            "fp16": (989.0, "dense FP16 tensor core"),
-            "tf32": (494.5, "dense TF32 tensor core"),
-            "fp32": (67.0, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(989.0, tf32=494.5, fp32=67.0),
     ),
     # "NVIDIA H100 80GB HBM3" (SXM5) and any other H100 not named PCIe or NVL
     r"\bh100\b": PeakEntry(
         "NVIDIA H100 SXM",
         f"{_H100_DS}; bf16 figure as in measurement.md",
-        {
-            "bf16": (989.0, "dense BF16 tensor core"),
-            "fp16": (989.0, "dense FP16 tensor core"),
-            "tf32": (494.5, "dense TF32 tensor core"),
-            "fp32": (67.0, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(989.0, tf32=494.5, fp32=67.0),
     ),
     r"\ba100\b": PeakEntry(
         "NVIDIA A100",
         f"{_NV}: NVIDIA A100 Tensor Core GPU; bf16 figure as in measurement.md",
-        {
-            "bf16": (312.0, "dense BF16 tensor core"),
-            "fp16": (312.0, "dense FP16 tensor core"),
-            "tf32": (156.0, "dense TF32 tensor core"),
-            "fp32": (19.5, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(312.0, tf32=156.0, fp32=19.5),
     ),
     r"\ba10g\b": PeakEntry(
         "NVIDIA A10G",
         f"{_NV}: NVIDIA A10G as specified for AWS G5 (not on NVIDIA's public site)",
-        {
-            "bf16": (70.0, "dense BF16 tensor core"),
-            "fp16": (70.0, "dense FP16 tensor core"),
-            "tf32": (35.0, "dense TF32 tensor core"),
-            "fp32": (35.0, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(70.0, tf32=35.0, fp32=35.0),
     ),
     r"\ba10\b": PeakEntry(
         "NVIDIA A10",
         f"{_NV}: NVIDIA A10 Tensor Core GPU",
-        {
-            "bf16": (125.0, "dense BF16 tensor core"),
-            "fp16": (125.0, "dense FP16 tensor core"),
-            "tf32": (62.5, "dense TF32 tensor core"),
-            "fp32": (31.2, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(125.0, tf32=62.5, fp32=31.2),
     ),
     r"\bl4\b": PeakEntry(
         "NVIDIA L4",
         f"{_NV}: NVIDIA L4 Tensor Core GPU (dense = half the sparsity figure)",
-        {
-            "bf16": (121.0, "dense BF16 tensor core"),
-            "fp16": (121.0, "dense FP16 tensor core"),
-            "tf32": (60.0, "dense TF32 tensor core"),
-            "fp32": (30.3, "FP32, non-tensor-core"),
-        },
+        _tensor_cores(121.0, tf32=60.0, fp32=30.3),
     ),
     r"\bt4\b": PeakEntry(
         "NVIDIA T4",

@@ -12,7 +12,7 @@ Nothing here imports ``torch_neuronx`` at import time: :mod:`.sdk` does, when as
 - :mod:`.gelu`: the ESM erf-gelu swap that avoids "Unsupported operator: erf".
 - :mod:`.tracer`: compiling one bucket, or loading it from the cache.
 - :mod:`.model`: one module that dispatches each call to the bucket traced for its shape.
-- :mod:`.engine`: :func:`~.engine.prepare_neuron_model`, the entry point.
+- :mod:`.engine`: :func:`~.engine.compile_buckets`, the entry point.
 - :mod:`.worker`: the few hooks the worker loop calls on a Neuron device.
 - :mod:`.precompile`: ``plmprof compile``, compiling buckets ahead of a run.
 """

@@ -48,41 +48,6 @@ class PreparedNeuronModel:
     cpu_backend: bool
 
 
-def prepare_neuron_model(
-    model: nn.Module,
-    info: ModelInfo,
-    spec: RunSpec,
-    batches: Sequence[TensorBatch],
-    on_progress: ProgressCallback | None = None,
-    *,
-    neuronx: TorchNeuronx | None = None,
-    cache: CompileCache | None = None,
-    use_cache: bool = True,
-    cpu_backend: bool | None = None,
-    env: Mapping[str, str] | None = None,
-) -> tuple[nn.Module, float, list[str]]:
-    """Compile (or load from the cache) one Neuron model per bucket shape of ``batches``.
-
-    ``model`` is the CPU model as built (and optimised); its ESM gelu is swapped in place and it
-    is traced in fp32 (precision comes from the compiler's auto-cast flags). ``neuronx`` is the
-    ``torch_neuronx`` module (imported when not given; tests pass a stand-in). Returns the
-    bucketed model, the seconds spent compiling or loading, and notes for the run.
-    """
-    prepared = compile_buckets(
-        model,
-        info,
-        spec,
-        batches,
-        on_progress,
-        neuronx=neuronx,
-        cache=cache,
-        use_cache=use_cache,
-        cpu_backend=cpu_backend,
-        env=env,
-    )
-    return prepared.module, prepared.seconds, prepared.notes
-
-
 def compile_buckets(
     model: nn.Module,
     info: ModelInfo,
@@ -96,7 +61,14 @@ def compile_buckets(
     cpu_backend: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> PreparedNeuronModel:
-    """:func:`prepare_neuron_model` with everything it did (per-bucket outcomes)."""
+    """Compile (or load from the cache) one Neuron model per bucket shape of ``batches``.
+
+    ``model`` is the CPU model as built (and optimised); its ESM gelu is swapped in place and it
+    is traced in fp32 (precision comes from the compiler's auto-cast flags). ``neuronx`` is the
+    ``torch_neuronx`` module (imported when not given; tests pass a stand-in). Returns the
+    bucketed model, the seconds spent compiling or loading, notes for the run and per-bucket
+    outcomes.
+    """
     began = time.perf_counter()
     check_neuron_spec(spec)
     if not batches:

@@ -24,7 +24,7 @@ from engines.spec import RunSpec
 from .buckets import describe_buckets, plan_neuron_workload
 from .cache import CompileCache
 from .checks import check_neuron_spec, neuron_notes
-from .engine import prepare_neuron_model
+from .engine import compile_buckets
 from .sdk import TorchNeuronx
 
 Send = Callable[[WorkerMessage], None]
@@ -111,8 +111,8 @@ def compile_on_worker(
     def progress(stage: str, done: int, total: int) -> None:
         send(Compiling(index, stage, done, total))
 
-    module, seconds, _ = prepare_neuron_model(
+    prepared = compile_buckets(
         model, info, spec, batches, progress, neuronx=neuronx, cache=cache, cpu_backend=False
     )
-    send(Compiled(index, seconds, recompilations=0))
-    return module
+    send(Compiled(index, prepared.seconds, recompilations=0))
+    return prepared.module

@@ -1,4 +1,4 @@
-"""prepare_neuron_model against the torch_neuronx STAND-IN: buckets, flags, cache, failures."""
+"""compile_buckets against the torch_neuronx STAND-IN: buckets, flags, cache, failures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from neuron_helpers import neuron_spec, planned_batches, tiny_esm
 
-from engines.backends.neuron.engine import compile_buckets, prepare_neuron_model
+from engines.backends.neuron.engine import compile_buckets
 from engines.backends.neuron.sdk import AWS_PIP_REPOSITORY, import_torch_neuronx
 from engines.backends.neuron.tracer import NeuronCompileError, TraceableEncoder
 from engines.catalog import get_model_info
@@ -31,8 +31,8 @@ def test_one_trace_per_bucket_with_explicit_flags(standin: ModuleType) -> None:
     spec, batches = planned_batches(neuron_spec(dtype="bf16", neuron_target="trn1"))
     shapes = sorted({tuple(b.input_ids.shape) for b in batches})
     assert len(shapes) >= 2  # the workload spans several buckets
-    _, seconds, notes = prepare_neuron_model(tiny_esm(), INFO, spec, batches, neuronx=standin)
-    assert seconds > 0
+    prepared = compile_buckets(tiny_esm(), INFO, spec, batches, neuronx=standin)
+    assert prepared.seconds > 0
     assert sorted(call["shape"] for call in standin.TRACE_CALLS) == shapes
     for call in standin.TRACE_CALLS:
         assert call["compiler_args"] == [
@@ -50,14 +50,14 @@ def test_one_trace_per_bucket_with_explicit_flags(standin: ModuleType) -> None:
         assert call["mask_has_padding"]  # the mask path is always compiled in
         assert call["cpu_backend"] is False and call["options"] == {}
         assert call["compiler_workdir"]
-    assert any("2 ESM layer(s)" in n for n in notes)
-    assert any("--auto-cast matmult --auto-cast-type bf16" in n for n in notes)
+    assert any("2 ESM layer(s)" in n for n in prepared.notes)
+    assert any("--auto-cast matmult --auto-cast-type bf16" in n for n in prepared.notes)
 
 
 def test_bucketed_model_matches_the_cpu_model_on_every_batch(standin: ModuleType) -> None:
     spec, batches = planned_batches(neuron_spec())
     reference = tiny_esm()
-    model, _, _ = prepare_neuron_model(tiny_esm(), INFO, spec, batches, neuronx=standin)
+    model = compile_buckets(tiny_esm(), INFO, spec, batches, neuronx=standin).module
     for batch in batches:
         with torch.no_grad():
             expected = reference(
@@ -127,9 +127,7 @@ def test_progress_is_reported_per_bucket(standin: ModuleType) -> None:
     spec, batches = planned_batches(neuron_spec())
     assert len({tuple(b.input_ids.shape) for b in batches}) == 2
     seen: list[tuple[str, int, int]] = []
-    prepare_neuron_model(
-        tiny_esm(), INFO, spec, batches, lambda *a: seen.append(a), neuronx=standin
-    )
+    compile_buckets(tiny_esm(), INFO, spec, batches, lambda *a: seen.append(a), neuronx=standin)
     total = len({tuple(b.input_ids.shape) for b in batches})
     assert [(done, all_) for _, done, all_ in seen] == [
         step for i in range(total) for step in ((i, total), (i + 1, total))
@@ -159,7 +157,7 @@ def test_compiler_failure_is_one_clear_error(standin: ModuleType, private_cache:
     spec, batches = planned_batches(neuron_spec(lengths="fixed:30"))
     standin.FAIL_WITH.append("Unsupported operator: erf\nlong compiler log ...")
     with pytest.raises(NeuronCompileError) as raised:
-        prepare_neuron_model(tiny_esm(), INFO, spec, batches, neuronx=standin)
+        compile_buckets(tiny_esm(), INFO, spec, batches, neuronx=standin)
     message = str(raised.value)
     assert "Neuron compilation of bucket 2x64 failed: Unsupported operator: erf" in message
     assert "long compiler log" not in message
@@ -171,18 +169,16 @@ def test_compiler_out_of_memory_becomes_memory_error(standin: ModuleType) -> Non
     spec, batches = planned_batches(neuron_spec(lengths="fixed:30"))
     standin.FAIL_WITH.append("neuronx-cc: Out of memory while scheduling")
     with pytest.raises(MemoryError, match="compiling bucket 2x64"):
-        prepare_neuron_model(tiny_esm(), INFO, spec, batches, neuronx=standin)
+        compile_buckets(tiny_esm(), INFO, spec, batches, neuronx=standin)
 
 
 def test_int8_is_unsupported_and_unstructured_pruning_is_a_note(standin: ModuleType) -> None:
     spec, batches = planned_batches(neuron_spec(lengths="fixed:30"))
     with pytest.raises(UnsupportedError, match="--int8 dynamic: Neuron has no documented int8"):
-        prepare_neuron_model(
-            tiny_esm(), INFO, spec.replace(int8="dynamic"), batches, neuronx=standin
-        )
-    _, _, notes = prepare_neuron_model(
+        compile_buckets(tiny_esm(), INFO, spec.replace(int8="dynamic"), batches, neuronx=standin)
+    notes = compile_buckets(
         tiny_esm(), INFO, spec.replace(prune="unstructured:0.5"), batches, neuronx=standin
-    )
+    ).notes
     assert any("--prune unstructured:0.5 has no effect on speed on Neuron" in n for n in notes)
 
 
@@ -213,7 +209,7 @@ def test_settings_without_meaning_on_neuron(
 ) -> None:
     spec, batches = planned_batches(neuron_spec(lengths="fixed:30"))
     with pytest.raises(UnsupportedError, match=words):
-        prepare_neuron_model(tiny_esm(), INFO, spec.replace(**change), batches, neuronx=standin)
+        compile_buckets(tiny_esm(), INFO, spec.replace(**change), batches, neuronx=standin)
 
 
 def test_data_parallel_traces_a_per_core_batch(
@@ -247,7 +243,7 @@ def test_data_parallel_needs_a_batch_that_divides_over_the_cores(
     monkeypatch.setenv("NEURON_RT_NUM_CORES", "2")
     spec, batches = planned_batches(neuron_spec(batch_size=3, neuron_data_parallel=True))
     with pytest.raises(UnsupportedError, match="multiple of 2 \\(got 3\\)"):
-        prepare_neuron_model(tiny_esm(), INFO, spec, batches, neuronx=standin)
+        compile_buckets(tiny_esm(), INFO, spec, batches, neuronx=standin)
 
 
 def test_data_parallel_without_a_core_count_says_what_to_set(
@@ -256,7 +252,7 @@ def test_data_parallel_without_a_core_count_says_what_to_set(
     monkeypatch.setattr("engines.backends.neuron.sdk.neuron_device_files", lambda: [])
     spec, batches = planned_batches(neuron_spec(neuron_data_parallel=True))
     with pytest.raises(UnsupportedError, match="set NEURON_RT_VISIBLE_CORES"):
-        prepare_neuron_model(tiny_esm(), INFO, spec, batches, neuronx=standin)
+        compile_buckets(tiny_esm(), INFO, spec, batches, neuronx=standin)
 
 
 def test_missing_sdk_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,4 +262,4 @@ def test_missing_sdk_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None
     assert "DLAMI" in str(raised.value) and AWS_PIP_REPOSITORY in str(raised.value)
     spec, batches = planned_batches(neuron_spec(lengths="fixed:30"))
     with pytest.raises(UnsupportedError, match="torch-neuronx is not importable"):
-        prepare_neuron_model(tiny_esm(), INFO, spec, batches)
+        compile_buckets(tiny_esm(), INFO, spec, batches)
