@@ -13,11 +13,21 @@ class Placement:
     env: dict[str, str]
 
 
+def _expand(parent_value: str) -> list[str]:
+    """``"0,2"`` -> ``["0", "2"]``; ``"4-7"`` (the Neuron runtime's range form) -> 4, 5, 6, 7."""
+    visible: list[str] = []
+    for part in (p.strip() for p in parent_value.split(",")):
+        first, dash, last = part.partition("-")
+        if dash and first.isdigit() and last.isdigit():
+            visible.extend(str(n) for n in range(int(first), int(last) + 1))
+        elif part:
+            visible.append(part)
+    return visible
+
+
 def _visible(parent_value: str | None, index: int) -> str:
     """Index ``index`` of the devices the parent itself may see (its own visibility list)."""
-    if not parent_value:
-        return str(index)
-    visible = [v.strip() for v in parent_value.split(",") if v.strip()]
+    visible = _expand(parent_value) if parent_value else []
     return visible[index] if index < len(visible) else str(index)
 
 
@@ -25,7 +35,9 @@ def place(
     device: str, worker: int, workers_on_family: int, parent_env: dict[str, str]
 ) -> Placement:
     """Pin a worker: ``cuda:N`` sees only GPU N (as ``cuda:0``); ``neuron:N`` only NeuronCore N;
-    several workers on plain ``neuron`` take one core each. CPU and plain ``cuda`` stay as given."""
+    several workers on plain ``neuron`` take one core each. Indices count within what the parent
+    may see (its ``CUDA_VISIBLE_DEVICES`` / ``NEURON_RT_VISIBLE_CORES``). CPU and plain ``cuda``
+    stay as given."""
     family, _, number = device.partition(":")
     if family == "cuda" and number:
         visible = _visible(parent_env.get("CUDA_VISIBLE_DEVICES"), int(number))
@@ -36,5 +48,6 @@ def place(
         core = int(number) if number else (worker if workers_on_family > 1 else None)
         if core is None:
             return Placement("neuron", {})
-        return Placement("neuron", {"NEURON_RT_VISIBLE_CORES": str(core)})
+        visible = _visible(parent_env.get("NEURON_RT_VISIBLE_CORES"), core)
+        return Placement("neuron", {"NEURON_RT_VISIBLE_CORES": visible})
     return Placement(device, {})

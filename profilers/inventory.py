@@ -19,7 +19,7 @@ def device_inventory() -> dict[str, Any]:
 
     nvml = NvmlSampler()
     neuron_version, neuron_note = neuron_sdk()
-    neuron_devices = run_neuron_ls()
+    listing = run_neuron_ls()
     inventory: dict[str, Any] = {
         "cpu": {
             "name": cpu_name(),
@@ -40,8 +40,8 @@ def device_inventory() -> dict[str, Any]:
         "neuron": {
             "torch_neuronx": neuron_version,
             "note": neuron_note,
-            "neuron_ls": "not found on PATH" if neuron_devices is None else "ok",
-            "devices": [d.to_dict() for d in neuron_devices or []],
+            "neuron_ls": listing.status,
+            "devices": [d.to_dict() for d in listing.devices or []],
         },
         "instance_type": read_instance_type(),
     }

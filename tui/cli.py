@@ -50,12 +50,29 @@ err = Console(stderr=True, highlight=False)
 
 
 @app.callback()
-def root(ctx: typer.Context) -> None:
+def root(
+    ctx: typer.Context,
+    results_dir: Annotated[
+        Path, typer.Option(help="Interactive profiler: every run's JSON Result is saved here.")
+    ] = Path("plmprof-results"),
+    price_per_hour: Annotated[
+        float | None, typer.Option(help="Interactive profiler: USD per hour, for cost.")
+    ] = None,
+    instance_type: Annotated[
+        str | None, typer.Option(help="Interactive profiler: price this instance type.")
+    ] = None,
+    peak_tflops: Annotated[
+        float | None, typer.Option(help="Interactive profiler: peak TFLOP/s for MFU.")
+    ] = None,
+) -> None:
     """With no command, open the interactive profiler."""
     if ctx.invoked_subcommand is None:
         from tui.commands.interactive import open_app
 
-        open_app()
+        options = MeasureOptions(
+            price_per_hour=price_per_hour, instance_type=instance_type, peak_tflops=peak_tflops
+        )
+        open_app(results_dir, options)
 
 
 @app.command()

@@ -105,13 +105,20 @@ def parse_neuron_ls(text: str) -> list[NeuronDevice]:
     return [_device(entry) for entry in document if isinstance(entry, dict)]
 
 
-def run_neuron_ls(
-    executable: str = "neuron-ls", timeout_s: float = 10.0
-) -> list[NeuronDevice] | None:
-    """Run ``neuron-ls --json-output``; ``None`` when missing, failing or printing no list."""
+@dataclass(frozen=True)
+class NeuronListing:
+    """What running ``neuron-ls`` gave: the devices, or ``None`` with why not in ``status``."""
+
+    devices: list[NeuronDevice] | None
+    status: str
+
+
+def run_neuron_ls(executable: str = "neuron-ls", timeout_s: float = 10.0) -> NeuronListing:
+    """Run ``neuron-ls --json-output``; a missing, failing or hanging tool, or one that prints no
+    device list, gives no devices and says which it was."""
     path = shutil.which(executable)
     if path is None:
-        return None
+        return NeuronListing(None, f"{executable} not found on PATH")
     try:
         completed = subprocess.run(
             [path, "--json-output"],
@@ -121,11 +128,15 @@ def run_neuron_ls(
             timeout=timeout_s,
             check=False,
         )
-    except (OSError, subprocess.SubprocessError):
-        return None
+    except subprocess.TimeoutExpired:
+        return NeuronListing(None, f"{executable} gave no answer within {timeout_s:g} s")
+    except (OSError, subprocess.SubprocessError) as error:
+        return NeuronListing(None, f"{executable} could not run: {error}")
     if completed.returncode != 0:
-        return None
+        said = (completed.stderr or completed.stdout).strip().splitlines()
+        detail = f": {said[-1][:200]}" if said else ""
+        return NeuronListing(None, f"{executable} exited with code {completed.returncode}{detail}")
     try:
-        return parse_neuron_ls(completed.stdout)
-    except InvalidInputError:
-        return None
+        return NeuronListing(parse_neuron_ls(completed.stdout), "ok")
+    except InvalidInputError as error:
+        return NeuronListing(None, f"{executable} printed no device list ({error})")

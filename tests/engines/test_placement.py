@@ -56,6 +56,17 @@ def test_one_worker_on_neuron_keeps_every_core() -> None:
     assert place("neuron", 0, 1, {}) == Placement("neuron", {})
 
 
+@pytest.mark.parametrize(
+    ("parent", "device", "worker", "core"),
+    [("4-7", "neuron", 2, "6"), ("8,10,12", "neuron:1", 0, "10"), ("0-1,6-7", "neuron", 3, "7")],
+)
+def test_neuron_cores_count_within_the_parents_visible_cores(
+    parent: str, device: str, worker: int, core: str
+) -> None:
+    placed = place(device, worker, 4, {"NEURON_RT_VISIBLE_CORES": parent})
+    assert placed == Placement("neuron", {"NEURON_RT_VISIBLE_CORES": core})
+
+
 def test_a_numbered_neuroncore_is_pinned() -> None:
     assert place("neuron:3", 0, 1, {}) == Placement("neuron", {"NEURON_RT_VISIBLE_CORES": "3"})
 

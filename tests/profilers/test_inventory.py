@@ -142,7 +142,7 @@ def test_devices_command_lists_the_neuron_device(
 
 def test_without_neuron_ls_the_report_says_so(bin_dir: Path) -> None:
     rows = _rows("AWS Neuron")
-    assert rows["neuron-ls"] == "not found on PATH"
+    assert rows["neuron-ls"] == "neuron-ls not found on PATH"
     assert not any(key.startswith("device ") for key in rows)
 
 

@@ -101,3 +101,23 @@ def test_two_workload_sources(capsys: pytest.CaptureFixture[str], fasta) -> None
 def test_unknown_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     text = _fail(capsys, "--bogus")
     assert "No such option: --bogus" in text
+
+
+def test_plain_plmprof_opens_the_app_with_its_measurement_flags(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import tui.commands.interactive as interactive
+
+    opened: list[tuple[Path, object]] = []
+    monkeypatch.setattr(interactive, "open_app", lambda d, o: opened.append((d, o)))
+    argv = ["--results-dir", str(tmp_path), "--price-per-hour", "2.5", "--peak-tflops", "100"]
+    assert invoke(argv) == 0
+    [(folder, options)] = opened
+    assert folder == tmp_path
+    assert getattr(options, "price_per_hour", None) == 2.5
+    assert getattr(options, "peak_tflops", None) == 100.0
+
+
+def test_plain_plmprof_refuses_a_negative_price(capsys: pytest.CaptureFixture[str]) -> None:
+    assert invoke(["--price-per-hour", "-1"]) == 2
+    assert "--price-per-hour must be >= 0 (got -1.0)" in capsys.readouterr().err

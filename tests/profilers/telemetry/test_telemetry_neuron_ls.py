@@ -9,6 +9,7 @@ import pytest
 
 from engines.errors import InvalidInputError
 from profilers.telemetry import NeuronDevice, NeuronProcess, parse_neuron_ls, run_neuron_ls
+from profilers.telemetry.neuron_ls import NeuronListing
 
 LS = Path(__file__).resolve().parents[2] / "data" / "neuron" / "neuron-ls-inf2.xlarge.json"
 
@@ -76,13 +77,9 @@ def _fake_tool(tmp_path: Path, body: str) -> str:
 
 
 def test_run_missing_tool() -> None:
-    assert run_neuron_ls("plmprof-no-such-neuron-ls") is None
-
-
-def test_run_default_tool_missing_here() -> None:
-    if run_neuron_ls() is not None:
-        pytest.skip("neuron-ls is installed here")
-    assert run_neuron_ls() is None
+    listing = run_neuron_ls("plmprof-no-such-neuron-ls")
+    assert listing.devices is None
+    assert listing.status == "plmprof-no-such-neuron-ls not found on PATH"
 
 
 def test_run_fake_tool(tmp_path: Path) -> None:
@@ -92,16 +89,25 @@ def test_run_fake_tool(tmp_path: Path) -> None:
         "assert sys.argv[1:] == ['--json-output'], sys.argv\n"
         f"print(open({str(LS)!r}).read())\n",
     )
-    assert run_neuron_ls(tool) == [EXPECTED]
+    assert run_neuron_ls(tool) == NeuronListing([EXPECTED], "ok")
 
 
 @pytest.mark.parametrize(
-    "body", ["import sys\nsys.exit(1)\n", "print('No Neuron devices found')\n"]
+    ("body", "status"),
+    [
+        (
+            "import sys\nprint('nrt: no device', file=sys.stderr)\nsys.exit(1)\n",
+            "exited with code 1: nrt: no device",
+        ),
+        ("print('No Neuron devices found')\n", "printed no device list (neuron-ls output is not"),
+    ],
 )
-def test_run_failing_tool(tmp_path: Path, body: str) -> None:
-    assert run_neuron_ls(_fake_tool(tmp_path, body)) is None
+def test_run_failing_tool_says_how_it_failed(tmp_path: Path, body: str, status: str) -> None:
+    listing = run_neuron_ls(_fake_tool(tmp_path, body))
+    assert listing.devices is None and status in listing.status
 
 
 def test_run_hanging_tool(tmp_path: Path) -> None:
     tool = _fake_tool(tmp_path, "import time\ntime.sleep(30)\n")
-    assert run_neuron_ls(tool, timeout_s=0.5) is None
+    listing = run_neuron_ls(tool, timeout_s=0.5)
+    assert listing.devices is None and listing.status.endswith("gave no answer within 0.5 s")
