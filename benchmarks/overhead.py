@@ -40,7 +40,7 @@ from engines.builders import build_model
 from engines.catalog import get_model_info
 from engines.inputs import plan_workload, to_tensors
 from engines.messages import BatchDone, Loaded, WorkerMessage
-from engines.runner import _measure
+from engines.runner import _measure, forward
 from engines.spec import RunSpec
 from engines.structure import ModelShape
 from profilers.collector import RunCollector
@@ -170,11 +170,15 @@ def harness_worker(
     if conn is not None:
         conn.send(loaded)
     model = (Sleeper(call_s) if call_s > 0 else NoOp()).eval()
+
+    def call(batch: Any) -> object:
+        return forward(model, batch)
+
     warm = spec.replace(min_iters=min(iterations, 500), max_iters=min(iterations, 500))
     with torch.inference_mode():
-        _measure(0, warm, model, batches, device, send, stop.is_set)  # warm the code paths
+        _measure(0, warm, call, batches, device, send, stop.is_set)  # warm the code paths
         cpu0, began = time.thread_time(), time.monotonic()
-        _, done = _measure(0, spec, model, batches, device, send, stop.is_set)
+        _, done = _measure(0, spec, call, batches, device, send, stop.is_set)
         wall, cpu = time.monotonic() - began, time.thread_time() - cpu0
     if conn is not None:
         conn.close()

@@ -65,6 +65,8 @@ class RunCollector:
     sequence_latency: RollingPercentiles = field(default_factory=RollingPercentiles)
     # (worker, batch number in that worker's plan) -> times measured
     batch_counts: Counter[tuple[int, int]] = field(default_factory=Counter)
+    # The first start and last end over every measured batch, kept as batches arrive.
+    measured_window: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         self.workers = {i: WorkerRecord(i, d) for i, d in enumerate(self.devices)}
@@ -114,6 +116,8 @@ class RunCollector:
                 batch.padded_tokens,
             )
         )
+        window = self.measured_window or (message.start, message.end)
+        self.measured_window = (min(window[0], message.start), max(window[1], message.end))
         self.batch_latency.add(message.end, latency)
         if batch.sequences:
             self.sequence_latency.add(message.end, latency / batch.sequences)
@@ -149,8 +153,3 @@ class RunCollector:
             message = f"worker {worst.index} ({worst.device}): {message}"
         return worst.status or Status.OK, message
 
-    @property
-    def measured_window(self) -> tuple[float, float] | None:
-        if not self.timings:
-            return None
-        return min(t.start for t in self.timings), max(t.end for t in self.timings)
