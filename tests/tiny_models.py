@@ -29,54 +29,50 @@ HEADS = 4
 FFN = 128
 
 
+# An encoder's toy sizes under the names BERT-style configs (ESM, ProtBERT, ProtST) use.
+ENCODER_SIZES: dict[str, Any] = {
+    "num_hidden_layers": LAYERS,
+    "hidden_size": HIDDEN,
+    "num_attention_heads": HEADS,
+    "intermediate_size": FFN,
+}
+
+
+def shrunk(base_id: str, new_id: str, **config: Any) -> ModelInfo:
+    """Catalog entry ``base_id`` under the id ``new_id`` with ``config`` over its architecture."""
+    base = MODELS[base_id]
+    return dataclasses.replace(base, id=new_id, config={**base.config, **config}, expected_params=0)
+
+
 def tiny_esm(layers: int = LAYERS, hidden: int = HIDDEN, heads: int = HEADS) -> ModelInfo:
-    base = MODELS["esm2_t6_8M"]
-    config = {
-        **base.config,
-        "num_hidden_layers": layers,
-        "hidden_size": hidden,
-        "num_attention_heads": heads,
-        "intermediate_size": 2 * hidden,
-    }
-    return dataclasses.replace(base, id="tiny_esm", config=config, expected_params=0)
+    return shrunk(
+        "esm2_t6_8M",
+        "tiny_esm",
+        num_hidden_layers=layers,
+        hidden_size=hidden,
+        num_attention_heads=heads,
+        intermediate_size=2 * hidden,
+    )
 
 
 def tiny_bert() -> ModelInfo:
-    base = MODELS["prot_bert"]
-    config = {
-        **base.config,
-        "num_hidden_layers": LAYERS,
-        "hidden_size": HIDDEN,
-        "num_attention_heads": HEADS,
-        "intermediate_size": FFN,
-        "max_position_embeddings": 512,
-    }
-    return dataclasses.replace(base, id="tiny_bert", config=config, expected_params=0)
+    return shrunk("prot_bert", "tiny_bert", **ENCODER_SIZES, max_position_embeddings=512)
 
 
 def tiny_t5() -> ModelInfo:
-    base = MODELS["prot_t5_xl_enc"]
-    config = {
-        **base.config,
-        "num_layers": LAYERS,
-        "d_model": HIDDEN,
-        "d_ff": FFN,
-        "num_heads": HEADS,
-        "d_kv": 16,
-    }
-    return dataclasses.replace(base, id="tiny_t5", config=config, expected_params=0)
+    return shrunk(
+        "prot_t5_xl_enc",
+        "tiny_t5",
+        num_layers=LAYERS,
+        d_model=HIDDEN,
+        d_ff=FFN,
+        num_heads=HEADS,
+        d_kv=16,
+    )
 
 
 def tiny_protst() -> ModelInfo:
-    base = MODELS["protst_esm1b"]
-    config = {
-        **base.config,
-        "num_hidden_layers": LAYERS,
-        "hidden_size": HIDDEN,
-        "num_attention_heads": HEADS,
-        "intermediate_size": FFN,
-    }
-    return dataclasses.replace(base, id="tiny_protst", config=config, expected_params=0)
+    return shrunk("protst_esm1b", "tiny_protst", **ENCODER_SIZES)
 
 
 TINY = {

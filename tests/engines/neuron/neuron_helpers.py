@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from transformers import EsmConfig, EsmModel
 
 from engines.backends.neuron.buckets import plan_neuron_workload
-from engines.catalog import MODELS, ModelInfo, get_model_info
+from engines.catalog import ModelInfo, get_model_info
 from engines.inputs import TensorBatch, to_tensors
 from engines.spec import RunSpec
+from tests.tiny_models import shrunk
 
 
 def tiny_esm(attention: str = "eager", seed: int = 0) -> EsmModel:
@@ -39,15 +38,14 @@ TINY_ID = "neuron_tiny_esm"
 
 def tiny_info() -> ModelInfo:
     """A catalog entry with ``tiny_esm``'s sizes (register it with the ``tiny_catalog`` fixture)."""
-    base = MODELS["esm2_t6_8M"]
-    config = {
-        **base.config,
-        "num_hidden_layers": 2,
-        "hidden_size": 32,
-        "num_attention_heads": 4,
-        "intermediate_size": 64,
-    }
-    return dataclasses.replace(base, id=TINY_ID, config=config, expected_params=0)
+    return shrunk(
+        "esm2_t6_8M",
+        TINY_ID,
+        num_hidden_layers=2,
+        hidden_size=32,
+        num_attention_heads=4,
+        intermediate_size=64,
+    )
 
 
 def neuron_spec(**changes: object) -> RunSpec:

@@ -11,37 +11,22 @@ import torch.nn.functional as functional
 from torch import nn
 
 from engines.builders import build_model
-from engines.catalog import MODELS, ModelInfo
+from engines.catalog import ModelInfo
 from engines.packed.api import PackedTensors
 from engines.tokenizers import Tokenizer
+from tests.tiny_models import ENCODER_SIZES, shrunk
 
 RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
 
 
 def tiny_esm2() -> ModelInfo:
     """ESM-2 (rotary) with toy sizes: 2 layers, d = 64, 4 heads."""
-    base = MODELS["esm2_t6_8M"]
-    config = {
-        **base.config,
-        "num_hidden_layers": 2,
-        "hidden_size": 64,
-        "num_attention_heads": 4,
-        "intermediate_size": 128,
-    }
-    return dataclasses.replace(base, id="tiny_esm2", config=config, expected_params=0)
+    return shrunk("esm2_t6_8M", "tiny_esm2", **ENCODER_SIZES)
 
 
 def tiny_esm1b() -> ModelInfo:
     """ESM-1b (learned absolute positions, LayerNorm before the encoder) with toy sizes."""
-    base = MODELS["esm1b_t33_650M"]
-    config = {
-        **base.config,
-        "num_hidden_layers": 2,
-        "hidden_size": 64,
-        "num_attention_heads": 4,
-        "intermediate_size": 128,
-    }
-    return dataclasses.replace(base, id="tiny_esm1b", config=config, expected_params=0)
+    return shrunk("esm1b_t33_650M", "tiny_esm1b", **ENCODER_SIZES)
 
 
 def build(info: ModelInfo, dtype: torch.dtype = torch.float32, seed: int = 0) -> nn.Module:
