@@ -152,4 +152,3 @@ class RunCollector:
         if len(self.workers) > 1 and message:
             message = f"worker {worst.index} ({worst.device}): {message}"
         return worst.status or Status.OK, message
-

@@ -17,6 +17,9 @@ from profilers.telemetry.energy import energy_between
 from profilers.telemetry.samples import TelemetrySample
 from profilers.work import measured_work
 
+# Bins of the live latency histogram: enough for a wide terminal; a narrow one merges them.
+HISTOGRAM_BINS = 120
+
 
 def _progress(spec: RunSpec, record: WorkerRecord, measured_s: float) -> float:
     if record.status is not None:
@@ -89,6 +92,7 @@ def make_snapshot(
         sequences=sequences,
         latency_window=collector.batch_latency.window(now, options.window_s),
         latency_total=collector.batch_latency.cumulative(),
+        latency_histogram=collector.batch_latency.histogram(HISTOGRAM_BINS),
         sequences_per_s=seq_s,
         tokens_per_s=tok_s,
         residues_per_s=res_s,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from profilers.stats import Summary
+from profilers.stats import Histogram, Summary
 from profilers.telemetry.samples import TelemetrySample
 
 
@@ -46,6 +46,8 @@ class Snapshot:
     telemetry: TelemetrySample | None
     window_s: float
     notes: tuple[str, ...] = field(default=())
+    # Every measured batch latency so far, binned over its range (a real count, not a model).
+    latency_histogram: Histogram | None = None
 
     @property
     def phase(self) -> str:
@@ -68,6 +70,9 @@ class Snapshot:
             "sequences": self.sequences,
             "latency_window": summary(self.latency_window),
             "latency_total": summary(self.latency_total),
+            "latency_histogram": (
+                None if self.latency_histogram is None else self.latency_histogram.to_dict()
+            ),
             "window_s": self.window_s,
             "sequences_per_s": self.sequences_per_s,
             "tokens_per_s": self.tokens_per_s,

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from itertools import pairwise
 
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)
 
@@ -137,6 +138,34 @@ def _mean_stdev(ordered: Sequence[float]) -> tuple[float, float]:
     if n == 1:
         return mean, 0.0
     return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in ordered) / (n - 1))
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Sample counts in ``len(counts)`` equal-width bins from ``low`` to ``high`` (the last bin
+    holds ``high`` itself); all in the first bin when every sample has one value."""
+
+    low: float
+    high: float
+    counts: tuple[int, ...]
+    unit: str = "s"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"low": self.low, "high": self.high, "counts": list(self.counts), "unit": self.unit}
+
+
+def histogram_of_sorted(values: Sequence[float], bins: int, unit: str = "s") -> Histogram:
+    """Counts of ascending ``values`` in ``bins`` equal-width bins over their range, by bisection:
+    ``bins`` lookups, whatever the number of samples."""
+    if not values or bins < 1:
+        raise ValueError("a histogram needs at least one value and one bin")
+    low, high = values[0], values[-1]
+    if high <= low:
+        return Histogram(low, high, (len(values),) + (0,) * (bins - 1), unit)
+    width = (high - low) / bins
+    starts = [0] + [bisect_left(values, low + i * width) for i in range(1, bins)] + [len(values)]
+    counts = tuple(b - a for a, b in pairwise(starts))
+    return Histogram(low, high, counts, unit)
 
 
 def _summary_of_sorted(
@@ -284,6 +313,13 @@ class RollingPercentiles:
             del self._sorted[bisect_left(self._sorted, value)]
         self._evicted.clear()
 
+    def histogram(self, bins: int) -> Histogram | None:
+        """Every kept sample counted in ``bins`` equal-width bins; None when there are none."""
+        if not self._samples:
+            return None
+        self._sync_sorted()
+        return histogram_of_sorted(self._sorted, bins, self.unit)
+
     def cumulative(self) -> Summary | None:
         """Summary of every kept sample; None when there are none."""
         if not self._samples:
@@ -302,8 +338,10 @@ __all__ = [
     "METHOD",
     "PERCENTILES",
     "PERCENTILE_KEYS",
+    "Histogram",
     "RollingPercentiles",
     "Summary",
+    "histogram_of_sorted",
     "min_samples",
     "nearest_rank",
     "percentile_key",

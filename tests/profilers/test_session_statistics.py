@@ -82,6 +82,7 @@ def test_snapshots_are_live(fixed_run) -> None:
     assert [s.batches for s in measuring] == sorted(s.batches for s in measuring)
     assert measuring[-1].batches == 70
     assert measuring[-1].latency_total.count == 70
+    assert sum(measuring[-1].latency_histogram.counts) == 70
     assert snapshots[-1].progress == 1.0
 
 

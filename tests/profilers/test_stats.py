@@ -214,3 +214,23 @@ def test_rolling_whole_run_summary_stays_exact_as_samples_come_and_go() -> None:
             )
             assert got.mean == pytest.approx(want.mean, rel=1e-12)
             assert got.stdev == pytest.approx(want.stdev, rel=1e-9)
+
+
+def test_rolling_histogram_counts_the_kept_samples_exactly() -> None:
+    rng = random.Random(11)
+    rolling = RollingPercentiles(max_samples=300)
+    assert rolling.histogram(10) is None
+    values = []
+    for i in range(1_000):
+        value = rng.uniform(0.01, 0.05)
+        values.append(value)
+        rolling.add(i * 0.01, value)
+    got = rolling.histogram(10)
+    assert got is not None and sum(got.counts) == 300
+    kept = sorted(values[-300:])
+    assert (got.low, got.high) == (kept[0], kept[-1])
+    width = (kept[-1] - kept[0]) / 10
+    for index, count in enumerate(got.counts):
+        low = kept[0] + index * width
+        inside = [v for v in kept if v >= low and (v < low + width or index == 9)]
+        assert count == len(inside)

@@ -31,6 +31,7 @@ from tui.app import PlmprofApp
 from tui.screens.compare import CompareScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen
+from tui.widgets.histogram import LatencyHistogram
 from tui.widgets.latency import UNBACKED
 from tui.widgets.units import ms
 
@@ -81,6 +82,10 @@ def assert_live_values(app: PlmprofApp) -> None:
     assert latency_row(shown, "p90") == (ms(window.p90) + UNBACKED, ms(total.p90))
     for figure in ("60 %", "4.0 s left", "seq/s   267", "69,333"):
         assert figure in shown, figure
+    drawn = app.query_one(LatencyHistogram).histogram
+    assert drawn is not None and sum(drawn.counts) == len(LATENCIES)
+    assert (drawn.low, drawn.high) == (min(LATENCIES), max(LATENCIES))
+    assert f"{len(LATENCIES)} batches, whole run" in shown
 
 
 def test_setup_screen(snap_compare: Any) -> None:

@@ -13,12 +13,12 @@ from engines.errors import InvalidInputError
 from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.export import format_value
-from profilers.stats import min_samples
+from profilers.stats import histogram_of_sorted, min_samples
 from tui.render.summary import STATUS_WORDS
 from tui.screens.compare import compare_cell, ratio
 from tui.screens.setup import FormValues, pick_device, spec_from_form
 from tui.widgets.devices import gpu_text, host_text, neuron_text
-from tui.widgets.histogram import histogram_from_summary, render_histogram
+from tui.widgets.histogram import columns, render_histogram
 from tui.widgets.latency import UNBACKED, backed_note, latency_table, percentile_cell
 from tui.widgets.memory import memory_text
 from tui.widgets.trend import trend_line
@@ -68,16 +68,28 @@ def test_latency_table_shows_the_fed_percentiles() -> None:
     assert lines[-1].split() == ["n", "40", "100"]
 
 
-def test_histogram_is_a_distribution_shaped_by_the_percentiles() -> None:
-    total = summary(LATENCIES)
-    bins = histogram_from_summary(total, 20)
-    assert len(bins) == 20
-    assert sum(bins) == pytest.approx(1.0)
-    assert bins[0] > bins[-1]  # the tail is thin: most batches are fast
-    assert histogram_from_summary(summary([0.01] * 5), 4) == [1.0, 0.0, 0.0, 0.0]
-    drawn = render_histogram(total, 30, 4).plain.splitlines()
+def test_histogram_counts_every_sample_in_equal_width_bins() -> None:
+    values = sorted([0.010, 0.011, 0.011, 0.012, 0.019, 0.020])
+    counted = histogram_of_sorted(values, 5)
+    assert (counted.low, counted.high) == (0.010, 0.020)
+    # bins of 2 ms from 10 ms: [10,12) [12,14) [14,16) [16,18) [18,20]
+    assert counted.counts == (3, 1, 0, 0, 2)
+    assert histogram_of_sorted([0.01] * 5, 4).counts == (5, 0, 0, 0)
+    big = histogram_of_sorted(sorted(LATENCIES), 120)
+    assert sum(big.counts) == len(LATENCIES) and len(big.counts) == 120
+
+
+def test_histogram_columns_merge_whole_groups_of_bins() -> None:
+    counted = histogram_of_sorted(sorted(LATENCIES), 120)
+    merged = columns(counted, 45)  # groups of 3 bins: 40 columns
+    assert len(merged) == 40 and sum(merged) == len(LATENCIES)
+    assert merged[0] == sum(counted.counts[:3])
+    assert columns(counted, 200) == list(counted.counts)
+    drawn = render_histogram(counted, 45, 4).plain.splitlines()
     assert len(drawn) == 4
-    assert drawn[-1].startswith(ms(total.min)) and drawn[-1].endswith(ms(total.max))
+    assert drawn[-1].startswith(ms(counted.low)) and drawn[-1].endswith(ms(counted.high))
+    tallest = max(range(40), key=lambda i: merged[i])
+    assert drawn[0][tallest] == "█"  # the fullest column reaches the top row
 
 
 def test_trend_keeps_one_cell_per_point_newest_on_the_right() -> None:

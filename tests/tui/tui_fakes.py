@@ -19,7 +19,7 @@ from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.result import Result
 from profilers.snapshot import Snapshot, WorkerState
-from profilers.stats import Summary, summarize
+from profilers.stats import Summary, histogram_of_sorted, summarize
 from profilers.telemetry.samples import (
     GpuSample,
     HostSample,
@@ -148,6 +148,7 @@ def snapshot(
         workers=(worker,),
         telemetry=telemetry(kind),
         window_s=5.0,
+        latency_histogram=histogram_of_sorted(sorted(latencies), 120) if latencies else None,
     )
 
 

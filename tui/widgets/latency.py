@@ -90,14 +90,17 @@ class LatencyPanel(Vertical):
 
 
 class DistributionPanel(Vertical):
-    """The whole run's latency distribution, shaped from its percentiles."""
+    """The whole run's batch latencies, counted per bin."""
 
     def compose(self) -> ComposeResult:
         yield LatencyHistogram(id="latency-histogram")
-        yield Label("whole run, shaped from its percentiles", classes="caption")
+        yield Label("whole run", id="histogram-caption", classes="caption")
 
     def on_mount(self) -> None:
         self.border_title = "latency distribution"
 
     def show(self, snapshot: Snapshot | None) -> None:
-        self.query_one(LatencyHistogram).show(snapshot.latency_total if snapshot else None)
+        histogram = snapshot.latency_histogram if snapshot else None
+        self.query_one(LatencyHistogram).show(histogram)
+        counted = f"{sum(histogram.counts):,} batches, " if histogram else ""
+        self.query_one("#histogram-caption", Label).update(f"{counted}whole run")
