@@ -35,6 +35,8 @@ def _optimizations(spec: dict[str, Any]) -> str:
         if spec.get(key):
             parts.append(f"{key.replace('_', '-')}={spec[key]}")
     parts.append(spec.get("attention", "sdpa"))
+    if spec.get("packing"):
+        parts.append("packed")
     if spec.get("compile", "none") != "none":
         parts.append(f"compile-{spec['compile']}")
     return " ".join(parts)

@@ -43,6 +43,7 @@ _PLAIN = {
     "prune": "none",
     "prune_layers": 0,
     "prune_heads": 0,
+    "packing": False,
     "compile": "none",
 }
 

@@ -28,6 +28,7 @@ from profilers.report import (
     render_report,
     row_of,
     setup_rows,
+    speedups,
 )
 from profilers.result import Result
 
@@ -62,6 +63,7 @@ def result(
     device: str = "cpu",
     attention: str = "sdpa",
     int8: str = "none",
+    packing: bool = False,
     status: str = "ok",
     seq_s: float | None = 10.0,
     p50: float | None = 0.1,
@@ -81,6 +83,7 @@ def result(
         dtype=dtype,
         attention=attention,
         int8=int8,
+        packing=packing,
         batch_size=batch,
         seq_len=64,
     )
@@ -213,6 +216,20 @@ def test_the_baseline_is_fp32_with_the_same_model_device_and_batch() -> None:
     assert find_baseline(bf16_b8, everything) is None  # no fp32 at batch 8
     assert find_baseline(bf16_other_device, everything) is None  # no fp32 on cuda
     assert find_baseline(int8, everything) is base_sdpa
+
+
+def test_a_packed_run_is_measured_against_the_same_run_unpacked() -> None:
+    padded, packed, packed_bf16 = rows(
+        result("padded"),
+        result("packed", packing=True, seq_s=15.0),
+        result("packed_bf16", packing=True, dtype="bf16"),
+    )
+    everything = [padded, packed, packed_bf16]
+    assert not packed.plain and "packed" in packed.config
+    assert find_baseline(packed, everything) is padded
+    assert find_baseline(packed_bf16, everything) is padded
+    [speedup] = [s for s in speedups(everything) if s.row is packed]
+    assert speedup.throughput_x == pytest.approx(1.5)
 
 
 def test_the_latest_baseline_wins() -> None:
