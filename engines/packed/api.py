@@ -27,13 +27,10 @@ from torch import nn
 
 from engines.catalog import Family, ModelInfo
 from engines.errors import InvalidInputError, UnsupportedError
-from engines.packed.esm_packed import (
-    ATTENTION_BACKENDS,
-    PackedEsm,
-    UnsupportedModel,
-    make_plan,
-    varlen_available,
-)
+from engines.packed.attention import ATTENTION_BACKENDS, make_plan, varlen_available
+from engines.packed.bert_packed import PackedBert
+from engines.packed.esm_packed import PackedEsm
+from engines.packed.layers import UnsupportedModel
 from engines.packed.pack import PackedBatch, plan_packing, row_layout
 from engines.tokenizers import Tokenizer, get_tokenizer
 
@@ -44,11 +41,6 @@ COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
 SEQLEN_BUCKET = 128
 
 _NOT_YET = {
-    Family.BERT: (
-        "packing is not implemented for ProtBERT yet: it needs a packed BertModel forward "
-        "(absolute positions restarting per sequence, token-type 0, post-LayerNorm layers, "
-        "attention scale 1/sqrt(head_dim)); every attention backend here would apply"
-    ),
     Family.T5_ENCODER: (
         "packing is not implemented for T5 encoders (ProtT5, Ankh) yet: their relative position "
         "bias must be computed from positions within each sequence, which FlexAttention can do "
@@ -62,9 +54,15 @@ _NOT_YET = {
 }
 
 
+_FORWARDS: dict[Family, type[PackedEsm] | type[PackedBert]] = {
+    Family.ESM: PackedEsm,
+    Family.BERT: PackedBert,
+}
+
+
 def packed_support(info: ModelInfo) -> str | None:
     """None when ``info``'s family has a packed forward, else why not (and what it would need)."""
-    if info.family is Family.ESM:
+    if info.family in _FORWARDS:
         return None
     return _NOT_YET.get(info.family, f"packing is not implemented for {info.id}")
 
@@ -193,7 +191,7 @@ class PackedRunner:
         if compile not in COMPILE_MODES:
             raise InvalidInputError(f"compile mode '{compile}' is not one of {COMPILE_MODES}")
         try:
-            self.module = PackedEsm(model, fuse_qkv=fuse_qkv).eval()
+            self.module = _FORWARDS[info.family](model, fuse_qkv=fuse_qkv).eval()
         except UnsupportedModel as exc:
             raise UnsupportedError(str(exc)) from None
         parameter = next(model.parameters())
@@ -202,7 +200,7 @@ class PackedRunner:
         self.attention = resolve_attention(attention, self.device, self.dtype)
         self.compile_mode = "none"
         self.tokenizer = get_tokenizer(info.tokenizer)
-        self.max_tokens = None if self.module.rotary_positions else self.module.max_positions - 2
+        self.max_tokens = self.module.max_tokens
         self._forward: Any = self.module
         if compile != "none":
             self.compile(compile, dynamic=dynamic)

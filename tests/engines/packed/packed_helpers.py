@@ -12,8 +12,8 @@ from torch import nn
 
 from engines.builders import build_model
 from engines.catalog import ModelInfo
-from engines.packed.api import PackedTensors
-from engines.tokenizers import Tokenizer
+from engines.packed.api import PackedRunner, PackedTensors, packed_tensors, plan_packed_batches
+from engines.tokenizers import Tokenizer, get_tokenizer
 from tests.tiny_models import ENCODER_SIZES, shrunk
 
 RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
@@ -118,3 +118,37 @@ def drift(
             cosines.append(float(functional.cosine_similarity(pooled[j], expected, dim=0)))
             seen += 1
     return Drift(worst, min(cosines), seen)
+
+
+def run_packed(
+    runner: PackedRunner, rows: list[PackedTensors]
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    hidden: list[torch.Tensor] = []
+    pooled: list[torch.Tensor] = []
+    with torch.inference_mode():
+        for tensors in rows:
+            out = runner.hidden_states(tensors)
+            hidden.append(out)
+            pooled.append(runner.pool(out, tensors))
+    return hidden, pooled
+
+
+def setup(
+    info: ModelInfo,
+    lengths: list[int],
+    budget: int,
+    *,
+    pad_multiple: int = 1,
+    mask_share: float = 0.0,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[nn.Module, list[PackedTensors], Reference]:
+    model = build(info, dtype)
+    tokenizer = get_tokenizer(info.tokenizer)
+    sequences = random_sequences(lengths, seed=len(lengths))
+    masked_ids = add_masks(sequences, tokenizer, mask_share, seed=1) if mask_share else None
+    ref = reference(model, tokenizer, sequences, masked_ids)
+    plan = plan_packed_batches(lengths, budget, tokenizer.special_tokens, pad_multiple=pad_multiple)
+    rows = packed_tensors(plan, sequences, tokenizer, "cpu")
+    if masked_ids is not None:
+        rows = [mirror_ids(row, masked_ids) for row in rows]
+    return model, rows, ref

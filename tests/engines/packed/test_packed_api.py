@@ -28,15 +28,17 @@ from engines.tokenizers import get_tokenizer
 def test_packed_support_by_family() -> None:
     assert packed_support(MODELS["esm2_t33_650M"]) is None
     assert packed_support(MODELS["esm1b_t33_650M"]) is None
-    bert = packed_support(MODELS["prot_bert"])
+    assert packed_support(MODELS["prot_bert"]) is None
+    assert packed_support(MODELS["prot_bert_bfd"]) is None
     t5 = packed_support(MODELS["prot_t5_xl_enc"])
-    assert bert is not None and "ProtBERT" in bert
     assert t5 is not None and "score_mod" in t5
     assert packed_support(MODELS["protst_esm1b"]) is not None
 
 
 def test_runner_refuses_unsupported_models() -> None:
-    with pytest.raises(UnsupportedError, match="ProtBERT"):
+    with pytest.raises(UnsupportedError, match="T5 encoders"):
+        PackedRunner(nn.Linear(2, 2), MODELS["prot_t5_xl_enc"])
+    with pytest.raises(UnsupportedError, match="not a transformers BERT model"):
         PackedRunner(nn.Linear(2, 2), MODELS["prot_bert"])
     with pytest.raises(UnsupportedError, match="not a transformers ESM model"):
         PackedRunner(nn.Linear(2, 2), tiny_esm2())

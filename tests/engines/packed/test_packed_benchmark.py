@@ -93,10 +93,10 @@ def test_cpu_smoke_run(
 def test_unsupported_packing_is_reported(bench: ModuleType, tmp_path: Path) -> None:
     record = bench.run_guarded(
         bench.Context(
-            bench.parse_args(["--device=cpu", "--model=prot_bert", "--workload=batch1"]),
-            get_model_info("prot_bert"),
+            bench.parse_args(["--device=cpu", "--model=prot_t5_xl_enc", "--workload=batch1"]),
+            get_model_info("prot_t5_xl_enc"),
             bench.Workload("batch1", [], "none", 0),
-            get_tokenizer("protbert"),
+            get_tokenizer("prott5"),
             torch.device("cpu"),
             "cpu",
             None,
@@ -106,4 +106,4 @@ def test_unsupported_packing_is_reported(bench: ModuleType, tmp_path: Path) -> N
         ),
         bench.parse_candidate("packed-jagged", "batch1", torch.bfloat16),
     )
-    assert record["status"] == "unsupported" and "ProtBERT" in record["error"]
+    assert record["status"] == "unsupported" and "T5 encoders" in record["error"]

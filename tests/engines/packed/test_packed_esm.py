@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
-from collections.abc import Iterator
 
 import pytest
 import torch
 from packed_helpers import (
-    Reference,
-    add_masks,
-    build,
     drift,
     mirror_ids,
     random_sequences,
-    reference,
+    run_packed,
+    setup,
     tiny_esm1b,
     tiny_esm2,
 )
-from torch import nn
 
-from engines.catalog import ModelInfo, get_model_info
-from engines.packed.api import PackedRunner, PackedTensors, packed_tensors, plan_packed_batches
-from engines.packed.esm_packed import PackedEsm, document_block_mask
+from engines.catalog import get_model_info
+from engines.packed.api import PackedRunner, packed_tensors, plan_packed_batches
+from engines.packed.attention import document_block_mask
+from engines.packed.esm_packed import PackedEsm
 from engines.tokenizers import get_tokenizer
 
 # Lengths in residues: a single residue, short, medium and long; a repeated length.
@@ -32,49 +28,6 @@ LENGTHS = [1, 7, 33, 33, 64, 90, 120, 5, 47, 100, 12, 77]
 CPU_BACKENDS = ["masked", "jagged", "flex", "segments"]
 FP32_MAX_ABS = 1e-4
 FP32_COSINE = 0.9999
-
-
-@pytest.fixture(autouse=True)
-def _quiet_prototype_warnings() -> Iterator[None]:
-    # Eager FlexAttention and CPU jagged SDPA warn that they are unfused / prototype paths.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*flex_attention called without torch.compile")
-        warnings.filterwarnings("ignore", message=".*nested tensors is in prototype stage")
-        yield
-
-
-def run_packed(
-    runner: PackedRunner, rows: list[PackedTensors]
-) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    hidden: list[torch.Tensor] = []
-    pooled: list[torch.Tensor] = []
-    with torch.inference_mode():
-        for tensors in rows:
-            out = runner.hidden_states(tensors)
-            hidden.append(out)
-            pooled.append(runner.pool(out, tensors))
-    return hidden, pooled
-
-
-def setup(
-    info: ModelInfo,
-    lengths: list[int],
-    budget: int,
-    *,
-    pad_multiple: int = 1,
-    mask_share: float = 0.0,
-    dtype: torch.dtype = torch.float32,
-) -> tuple[nn.Module, list[PackedTensors], Reference]:
-    model = build(info, dtype)
-    tokenizer = get_tokenizer(info.tokenizer)
-    sequences = random_sequences(lengths, seed=len(lengths))
-    masked_ids = add_masks(sequences, tokenizer, mask_share, seed=1) if mask_share else None
-    ref = reference(model, tokenizer, sequences, masked_ids)
-    plan = plan_packed_batches(lengths, budget, tokenizer.special_tokens, pad_multiple=pad_multiple)
-    rows = packed_tensors(plan, sequences, tokenizer, "cpu")
-    if masked_ids is not None:
-        rows = [mirror_ids(row, masked_ids) for row in rows]
-    return model, rows, ref
 
 
 @pytest.mark.parametrize("backend", CPU_BACKENDS)

@@ -39,7 +39,7 @@ def test_spec_rejects_packing_combinations(settings: dict[str, object], words: s
 @pytest.mark.parametrize(
     ("settings", "words"),
     [
-        ({"model": "prot_bert", "packing": True}, "packing is not implemented for ProtBERT"),
+        ({"model": "prot_t5_xl_enc", "packing": True}, "not implemented for T5 encoders"),
         ({"packing": True, "int8": "dynamic"}, "--packing with --int8 dynamic"),
         ({"packing": True, "prune": "unstructured:0.5"}, "--prune unstructured:0.5"),
         ({"packing": True, "prune_heads": 2}, "--prune-heads 2"),
@@ -76,11 +76,19 @@ def test_sdpa_under_packing_is_jagged_on_gpus_and_one_call_per_sequence_on_cpus(
     assert packed_backend("flex", torch.device("cpu")) == "flex"
 
 
-@pytest.mark.parametrize("attention", ["sdpa", "flex"])
+@pytest.mark.parametrize(
+    ("model", "attention"), [("tiny_esm", "sdpa"), ("tiny_esm", "flex"), ("tiny_bert", "sdpa")]
+)
 def test_packed_worker_runs_and_matches_the_fp32_reference(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, attention: str
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str, attention: str
 ) -> None:
-    settings = {"packing": True, "token_budget": 160, "quality": True, "attention": attention}
+    settings = {
+        "model": model,
+        "packing": True,
+        "token_budget": 160,
+        "quality": True,
+        "attention": attention,
+    }
     messages = run_in_process(monkeypatch, **settings, **VARIED)
     assert not [m for m in messages if isinstance(m, Failed)], messages[-1]
     loaded = next(m for m in messages if isinstance(m, Loaded))
