@@ -1,4 +1,4 @@
-"""The packed ESM forward against transformers' own padded EsmModel (eager, same weights)."""
+"""The packed ESM and BERT forwards against transformers' padded models (eager, same weights)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from packed_helpers import (
 from engines.catalog import get_model_info
 from engines.packed.api import PackedRunner, packed_tensors, plan_packed_batches
 from engines.packed.attention import document_block_mask
-from engines.packed.esm_packed import PackedEsm
 from engines.tokenizers import get_tokenizer
+from tests.tiny_models import shrunk, tiny_bert
 
 # Lengths in residues: a single residue, short, medium and long; a repeated length.
 LENGTHS = [1, 7, 33, 33, 64, 90, 120, 5, 47, 100, 12, 77]
@@ -30,9 +30,13 @@ FP32_MAX_ABS = 1e-4
 FP32_COSINE = 0.9999
 
 
+TINY = {"esm2": tiny_esm2, "protbert": tiny_bert}
+
+
+@pytest.mark.parametrize("family", TINY)
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
-def test_tiny_esm2_matches_transformers(backend: str) -> None:
-    info = tiny_esm2()
+def test_tiny_models_match_transformers(family: str, backend: str) -> None:
+    info = TINY[family]()
     model, rows, ref = setup(info, LENGTHS, budget=256, pad_multiple=16)
     assert len(rows) > 1 and any(r.batch.sequences > 1 for r in rows)
     assert any(r.batch.padding for r in rows)
@@ -73,6 +77,15 @@ def test_esm1b_absolute_positions(backend: str) -> None:
     assert result.cosine_min >= FP32_COSINE
 
 
+def test_protbert_layers_match_transformers_at_real_width() -> None:
+    """ProtBERT's real width (1024, 16 heads) with two of its 30 layers, positions restarting."""
+    info = shrunk("prot_bert", "prot_bert_2_layers", num_hidden_layers=2)
+    model, rows, ref = setup(info, [30, 200, 64, 150], budget=512)
+    result = drift(*run_packed(PackedRunner(model, info, "segments"), rows), rows, ref)
+    assert result.max_abs < 1e-3
+    assert result.cosine_min >= FP32_COSINE
+
+
 def test_uniform_rows_take_the_dense_path() -> None:
     info = tiny_esm2()
     model, rows, ref = setup(info, [40] * 6, budget=126)
@@ -81,21 +94,24 @@ def test_uniform_rows_take_the_dense_path() -> None:
     assert result.max_abs < FP32_MAX_ABS
 
 
-def test_unfused_qkv_gives_the_same_outputs() -> None:
-    info = tiny_esm2()
+@pytest.mark.parametrize("family", TINY)
+def test_unfused_qkv_gives_the_same_outputs(family: str) -> None:
+    info = TINY[family]()
     model, rows, _ = setup(info, LENGTHS, budget=256)
     fused, _ = run_packed(PackedRunner(model, info, "masked", fuse_qkv=True), rows)
     plain, _ = run_packed(PackedRunner(model, info, "masked", fuse_qkv=False), rows)
     for a, b in zip(fused, plain, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-    assert PackedEsm(model, fuse_qkv=False).extra_memory_bytes() == 0
-    assert PackedEsm(model, fuse_qkv=True).extra_memory_bytes() == 2 * 3 * 64 * 65 * 4
+    assert PackedRunner(model, info, "masked", fuse_qkv=False).extra_memory_bytes == 0
+    fused_bytes = PackedRunner(model, info, "masked", fuse_qkv=True).extra_memory_bytes
+    assert fused_bytes == 2 * 3 * 64 * 65 * 4
 
 
+@pytest.mark.parametrize("family", TINY)
 @pytest.mark.parametrize("backend", ["masked", "jagged"])
-def test_bf16_against_bf16_eager(backend: str) -> None:
+def test_bf16_against_bf16_eager(family: str, backend: str) -> None:
     """bf16 packed against transformers' bf16 eager model: the issue's quality bar (0.999)."""
-    info = tiny_esm2()
+    info = TINY[family]()
     model, rows, ref = setup(info, LENGTHS, budget=256, dtype=torch.bfloat16)
     result = drift(*run_packed(PackedRunner(model, info, backend), rows), rows, ref)
     assert result.cosine_min >= 0.999
