@@ -72,6 +72,7 @@ from engines.packed.api import (
     PackedRunner,
     PackedTensors,
     pack_tensors,
+    packed_shape,
     packed_support,
 )
 from engines.packed.pack import PackedBatch, plan_packing, summarize
@@ -79,7 +80,8 @@ from engines.sequences import Protein
 from engines.structure import ModelShape, model_shape
 from engines.tokenizers import Tokenizer, get_tokenizer
 from engines.workloads import synthetic, truncate
-from profilers.efficiency import flops_per_sequence, peak_tflops
+from profilers.efficiency import peak_tflops
+from profilers.work import computed_flops, sequence_flops
 
 WORKLOADS = ("fixed512", "proteome", "batch1")
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
@@ -215,18 +217,6 @@ def load_workload(args: argparse.Namespace, info: ModelInfo) -> Workload:
     return Workload("proteome", kept, f"fasta:{path}", truncation.count)
 
 
-def sequence_flops(shape: ModelShape, tokens: int) -> int:
-    """Forward FLOPs of one sequence (as profilers.work counts them)."""
-    per_token = flops_per_sequence(shape.token_linear_params, shape.attn_dims, tokens)
-    return per_token + 2 * shape.sequence_linear_params
-
-
-def packed_flops(shape: ModelShape, batch: PackedBatch) -> int:
-    """FLOPs a packed row computes: Linear layers on every token, attention within segments."""
-    linear = 2 * shape.token_linear_params * batch.padded_tokens
-    return linear + 4 * sum(shape.attn_dims) * batch.attention_pairs
-
-
 def residue_mask(ids: torch.Tensor, mask: torch.Tensor, tokenizer: Tokenizer) -> torch.Tensor:
     keep = mask.bool()
     for special in (tokenizer.bos_id, tokenizer.eos_id):
@@ -265,7 +255,7 @@ def hf_units(
                 real_tokens=batch.real_tokens,
                 computed_tokens=batch.padded_tokens,
                 useful_flops=sum(sequence_flops(shape, t) for t in tokens),
-                hardware_flops=batch.rows * sequence_flops(shape, batch.padded_len),
+                hardware_flops=computed_flops(shape, batch),
                 run=run,
             )
         )
@@ -288,7 +278,7 @@ def packed_units(
                 real_tokens=row.batch.real_tokens,
                 computed_tokens=row.batch.padded_tokens,
                 useful_flops=sum(sequence_flops(shape, t) for t in row.batch.token_lengths),
-                hardware_flops=packed_flops(shape, row.batch),
+                hardware_flops=computed_flops(shape, row.batch),
                 run=run,
             )
         )
@@ -521,7 +511,7 @@ def run_candidate(ctx: Context, candidate: Candidate) -> dict[str, Any]:
         record["batches"] = summary.rows
         record["pad_multiple"] = multiple
         rows = [pack_tensors(b, [p.sequence for p in proteins], ctx.tokenizer) for b in plan]
-        units = packed_units(runner, [r.to(ctx.device) for r in rows], shape)
+        units = packed_units(runner, [r.to(ctx.device) for r in rows], packed_shape(shape))
         if candidate.feeder:
             feed_pass = feeder_pass(runner, plan, [p.sequence for p in proteins], ctx)
 

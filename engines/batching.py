@@ -128,11 +128,6 @@ class PackedBatch:
         """``(count, tokens)`` of the sequences attention runs over: each segment on its own."""
         return tuple((1, n) for n in self.segments)
 
-    @property
-    def attention_pairs(self) -> int:
-        """Query-key pairs attention computes over the row: the sum of squared segment lengths."""
-        return sum(n * n for n in self.segments)
-
 
 def fixed_batches(lengths: Sequence[int], batch_size: int, special: int) -> list[Batch]:
     """Consecutive groups of ``batch_size`` in file order, each padded to its longest."""

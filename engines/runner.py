@@ -35,6 +35,7 @@ from engines.optimizations import compile as compile_step
 from engines.optimizations import optimize, precision, preload, quality
 from engines.optimizations.compile import ModelInputs
 from engines.packed import worker as packing
+from engines.packed.api import packed_shape
 from engines.spec import RunSpec
 from engines.worker import WorkerTask
 
@@ -145,7 +146,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             device=task.device,
             device_name=device.name,
             load_s=built.load_seconds,
-            shape=optimized.shape,
+            shape=packed_shape(optimized.shape) if packed else optimized.shape,
             attention=packed.attention if packed else built.attention,
             rss_bytes=rss_peak_bytes(),
             device_allocated_bytes=device.allocated(),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engines.messages import Loaded
+from engines.messages import PlannedBatch
+from engines.structure import ModelShape
 from profilers.collector import RunCollector
 from profilers.efficiency import flops_per_sequence
 
@@ -23,11 +24,15 @@ class Work:
         return 1 - self.real_tokens / self.padded_tokens if self.padded_tokens else None
 
 
-def sequence_flops(loaded: Loaded, tokens: int) -> int:
-    """Forward FLOPs of one sequence of ``tokens`` tokens through the loaded model."""
-    shape = loaded.shape
+def sequence_flops(shape: ModelShape, tokens: int) -> int:
+    """Forward FLOPs of one sequence of ``tokens`` tokens through a model of ``shape``."""
     per_token = flops_per_sequence(shape.token_linear_params, shape.attn_dims, tokens)
     return per_token + 2 * shape.sequence_linear_params
+
+
+def computed_flops(shape: ModelShape, batch: PlannedBatch) -> int:
+    """FLOPs the device computes for ``batch``: every padded row, or each packed segment alone."""
+    return sum(count * sequence_flops(shape, tokens) for count, tokens in batch.computed_segments)
 
 
 def measured_work(collector: RunCollector) -> Work:
@@ -41,8 +46,6 @@ def measured_work(collector: RunCollector) -> Work:
         residues += times * batch.residues
         real += times * batch.real_tokens
         padded += times * batch.padded_tokens
-        useful_flops += times * sum(sequence_flops(loaded, n) for n in lengths)
-        padded_flops += times * sum(
-            count * sequence_flops(loaded, tokens) for count, tokens in batch.computed_segments
-        )
+        useful_flops += times * sum(sequence_flops(loaded.shape, n) for n in lengths)
+        padded_flops += times * computed_flops(loaded.shape, batch)
     return Work(sequences, residues, real, padded, useful_flops, padded_flops)

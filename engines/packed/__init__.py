@@ -1,4 +1,5 @@
-"""Packed (unpadded) inference: sequence packing and variable-length attention for ESM encoders.
+"""Packed (unpadded) inference: sequence packing and variable-length attention for ESM and
+BERT encoders.
 
 See ``docs/gpu_fast_path.md``. Entry points live in :mod:`engines.packed.api`.
 """
@@ -10,7 +11,6 @@ from engines.packed.api import (
     PackedTensors,
     packed_support,
     packed_tensors,
-    plan_packed_batches,
 )
 from engines.packed.pack import PackedBatch, PackingSummary, plan_packing, summarize
 
@@ -23,7 +23,6 @@ __all__ = [
     "PackingSummary",
     "packed_support",
     "packed_tensors",
-    "plan_packed_batches",
     "plan_packing",
     "summarize",
 ]

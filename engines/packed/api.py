@@ -2,7 +2,7 @@
 
 ::
 
-    batches = plan_packed_batches(lengths, budget=65_536, special=tokenizer.special_tokens)
+    batches = plan_packing(lengths, budget=65_536, special=tokenizer.special_tokens)
     tensors = packed_tensors(batches, sequences, tokenizer, device)      # before the timed loop
     runner = PackedRunner(built.module, info, attention="auto", compile="default")
     embeddings = runner(tensors[0])     # [sequences, d], fp32, mean over each sequence's residues
@@ -31,7 +31,8 @@ from engines.packed.attention import ATTENTION_BACKENDS, make_plan, varlen_avail
 from engines.packed.bert_packed import PackedBert
 from engines.packed.esm_packed import PackedEsm
 from engines.packed.layers import UnsupportedModel
-from engines.packed.pack import PackedBatch, plan_packing, row_layout
+from engines.packed.pack import PackedBatch, row_layout
+from engines.structure import ModelShape
 from engines.tokenizers import Tokenizer, get_tokenizer
 
 ATTENTIONS = ("auto", *ATTENTION_BACKENDS)
@@ -60,18 +61,17 @@ _FORWARDS: dict[Family, type[PackedEsm] | type[PackedBert]] = {
 }
 
 
+def packed_shape(shape: ModelShape) -> ModelShape:
+    """What a packed forward computes of a model of ``shape``: the encoder on every token, and no
+    per-sequence head (the BERT pooler is not run; the runner mean-pools instead)."""
+    return replace(shape, sequence_linear_params=0)
+
+
 def packed_support(info: ModelInfo) -> str | None:
     """None when ``info``'s family has a packed forward, else why not (and what it would need)."""
     if info.family in _FORWARDS:
         return None
     return _NOT_YET.get(info.family, f"packing is not implemented for {info.id}")
-
-
-def plan_packed_batches(
-    lengths: Sequence[int], budget: int, special: int, *, pad_multiple: int = 1
-) -> list[PackedBatch]:
-    """First-fit-decreasing packed rows of at most ``budget`` tokens (see ``pack.plan_packing``)."""
-    return plan_packing(lengths, budget, special, pad_multiple=pad_multiple)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from torch import nn
 
 from engines.builders import build_model
 from engines.catalog import ModelInfo
-from engines.packed.api import PackedRunner, PackedTensors, packed_tensors, plan_packed_batches
+from engines.packed.api import PackedRunner, PackedTensors, packed_tensors
+from engines.packed.pack import plan_packing
 from engines.tokenizers import Tokenizer, get_tokenizer
 from tests.tiny_models import ENCODER_SIZES, shrunk
 
@@ -147,7 +148,7 @@ def setup(
     sequences = random_sequences(lengths, seed=len(lengths))
     masked_ids = add_masks(sequences, tokenizer, mask_share, seed=1) if mask_share else None
     ref = reference(model, tokenizer, sequences, masked_ids)
-    plan = plan_packed_batches(lengths, budget, tokenizer.special_tokens, pad_multiple=pad_multiple)
+    plan = plan_packing(lengths, budget, tokenizer.special_tokens, pad_multiple=pad_multiple)
     rows = packed_tensors(plan, sequences, tokenizer, "cpu")
     if masked_ids is not None:
         rows = [mirror_ids(row, masked_ids) for row in rows]

@@ -18,7 +18,7 @@ from engines.packed import (
     PackedRunner,
     packed_support,
     packed_tensors,
-    plan_packed_batches,
+    plan_packing,
 )
 from engines.packed.api import pack_tensors, resolve_attention
 from engines.packed.pack import PackedBatch
@@ -59,7 +59,7 @@ def test_resolve_attention_on_cpu() -> None:
 def test_pack_tensors_layout_and_validation() -> None:
     tokenizer = get_tokenizer("esm")
     sequences = ["ACD", "KL"]
-    batch = plan_packed_batches([3, 2], budget=16, special=2, pad_multiple=4)[0]
+    batch = plan_packing([3, 2], budget=16, special=2, pad_multiple=4)[0]
     row = pack_tensors(batch, sequences, tokenizer)
     padding = [tokenizer.pad_id] * 3
     expected = [*tokenizer.encode("ACD"), *tokenizer.encode("KL"), *padding]
@@ -82,7 +82,7 @@ def test_runner_embeddings_equal_transformers_pooled() -> None:
     assert runner.attention == "jagged"
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for row in packed_tensors(plan_packed_batches(lengths, 64, 2), sequences, tokenizer, "cpu"):
+        for row in packed_tensors(plan_packing(lengths, 64, 2), sequences, tokenizer, "cpu"):
             embeddings = runner(row)
             assert embeddings.dtype == torch.float32
             assert embeddings.shape == (row.batch.sequences, 64)
@@ -105,7 +105,7 @@ def test_feeder_yields_rows_in_order_on_cpu() -> None:
     tokenizer = get_tokenizer("esm")
     lengths = [5, 40, 12, 33, 7, 21, 50, 3]
     sequences = random_sequences(lengths)
-    batches = plan_packed_batches(lengths, 64, 2, pad_multiple=8)
+    batches = plan_packing(lengths, 64, 2, pad_multiple=8)
     expected = packed_tensors(batches, sequences, tokenizer, "cpu")
     with PackedFeeder(batches, sequences, tokenizer, "cpu", depth=2) as feeder:
         got = list(feeder)
@@ -117,7 +117,7 @@ def test_feeder_yields_rows_in_order_on_cpu() -> None:
 
 def test_feeder_passes_errors_on_and_stops_early() -> None:
     tokenizer = get_tokenizer("esm")
-    batches = plan_packed_batches([5, 6, 7, 8], 8, 2)
+    batches = plan_packing([5, 6, 7, 8], 8, 2)
     bad = ["AAAAA", "AAAAAA", "AAAAAAA", "a"]  # lower case is not a residue the tokenizer knows
     with pytest.raises(InvalidInputError, match="upper-case"):
         list(PackedFeeder(batches, bad, tokenizer, "cpu"))

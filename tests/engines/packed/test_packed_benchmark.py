@@ -12,8 +12,6 @@ import pytest
 import torch
 
 from engines.catalog import get_model_info
-from engines.packed.pack import PackedBatch
-from engines.structure import ModelShape
 from engines.tokenizers import get_tokenizer
 
 SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "gpu_throughput.py"
@@ -43,14 +41,6 @@ def test_candidate_names(bench: ModuleType) -> None:
     assert (c.dtype, c.batching) == (torch.float32, "file-order")
     with pytest.raises(SystemExit):
         bench.parse_candidate("packed-flash", "fixed512", torch.bfloat16)
-
-
-def test_packed_flops_counts_segments(bench: ModuleType) -> None:
-    shape = ModelShape(
-        parameters=0, token_linear_params=10, sequence_linear_params=0, attn_dims=(4, 4)
-    )
-    batch = PackedBatch(indices=(0, 1), token_lengths=(3, 5), special=2, padding=2)
-    assert bench.packed_flops(shape, batch) == 2 * 10 * 10 + 4 * 8 * (9 + 25 + 4)
 
 
 def test_cpu_smoke_run(

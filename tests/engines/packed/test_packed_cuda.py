@@ -11,7 +11,7 @@ import torch
 from packed_helpers import build, drift, random_sequences, reference
 
 from engines.catalog import get_model_info
-from engines.packed import PackedFeeder, PackedRunner, packed_tensors, plan_packed_batches
+from engines.packed import PackedFeeder, PackedRunner, packed_tensors, plan_packing
 from engines.tokenizers import get_tokenizer
 
 pytestmark = [
@@ -39,7 +39,7 @@ def test_bf16_cuda_matches_bf16_eager(backend: str, compile: str) -> None:
     tokenizer = get_tokenizer(info.tokenizer)
     sequences = random_sequences(LENGTHS)
     ref = reference(model, tokenizer, sequences, None)
-    plan = plan_packed_batches(LENGTHS, 1024, tokenizer.special_tokens, pad_multiple=128)
+    plan = plan_packing(LENGTHS, 1024, tokenizer.special_tokens, pad_multiple=128)
     rows = packed_tensors(plan, sequences, tokenizer, "cuda")
     runner = PackedRunner(model, info, backend, compile=compile)
     hidden, pooled = [], []
@@ -55,7 +55,7 @@ def test_bf16_cuda_matches_bf16_eager(backend: str, compile: str) -> None:
 def test_cuda_feeder_matches_direct_copies() -> None:
     tokenizer = get_tokenizer("esm")
     sequences = random_sequences(LENGTHS)
-    plan = plan_packed_batches(LENGTHS, 512, 2, pad_multiple=64)
+    plan = plan_packing(LENGTHS, 512, 2, pad_multiple=64)
     direct = packed_tensors(plan, sequences, tokenizer, "cuda")
     fed = list(PackedFeeder(plan, sequences, tokenizer, "cuda", depth=2))
     assert len(fed) == len(direct)
@@ -69,7 +69,7 @@ def test_batch1_cuda_graphs() -> None:
     model = build(info, torch.bfloat16).to("cuda")
     tokenizer = get_tokenizer(info.tokenizer)
     sequences = random_sequences([510])
-    row = packed_tensors(plan_packed_batches([510], 512, 2), sequences, tokenizer, "cuda")[0]
+    row = packed_tensors(plan_packing([510], 512, 2), sequences, tokenizer, "cuda")[0]
     assert row.batch.uniform_len == 512
     eager = PackedRunner(model, info, "auto")
     graphs = PackedRunner(model, info, "auto", compile="reduce-overhead")

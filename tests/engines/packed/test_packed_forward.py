@@ -18,8 +18,9 @@ from packed_helpers import (
 )
 
 from engines.catalog import get_model_info
-from engines.packed.api import PackedRunner, packed_tensors, plan_packed_batches
+from engines.packed.api import PackedRunner, packed_tensors
 from engines.packed.attention import document_block_mask
+from engines.packed.pack import plan_packing
 from engines.tokenizers import get_tokenizer
 from tests.tiny_models import shrunk, tiny_bert
 
@@ -162,6 +163,6 @@ def test_mirror_ids_helper_roundtrip() -> None:
     tokenizer = get_tokenizer(info.tokenizer)
     sequences = random_sequences([3, 4])
     ids, _ = tokenizer.batch(sequences)
-    row = packed_tensors(plan_packed_batches([3, 4], 64, 2), sequences, tokenizer, "cpu")[0]
+    row = packed_tensors(plan_packing([3, 4], 64, 2), sequences, tokenizer, "cpu")[0]
     assert torch.equal(mirror_ids(row, ids).input_ids, row.input_ids)
     assert dataclasses.replace(row).batch == row.batch

@@ -91,10 +91,11 @@ def test_padding_counts_against_the_budget() -> None:
     assert [b.sequences for b in batches] == [2, 1]
 
 
-def test_uniform_rows_and_attention_pairs() -> None:
+def test_uniform_rows_and_computed_segments() -> None:
     batches = plan_packing([510] * 4, budget=2048, special=2)
     assert len(batches) == 1 and batches[0].uniform_len == 512
-    assert batches[0].attention_pairs == 4 * 512 * 512
+    assert batches[0].computed_segments == ((1, 512),) * 4
+    assert sum(n * t * t for n, t in batches[0].computed_segments) == 4 * 512 * 512
     mixed = plan_packing([510, 100], budget=2048, special=2)[0]
     assert mixed.uniform_len is None
     padded = plan_packing([510, 510], budget=2048, special=2, pad_multiple=100)[0]

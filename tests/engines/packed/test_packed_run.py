@@ -16,7 +16,8 @@ from engines.messages import BatchDone, Failed, Loaded, Optimized, Quality
 from engines.optimizations import check
 from engines.packed.worker import packed_backend
 from engines.spec import RunSpec
-from profilers.work import sequence_flops
+from engines.structure import ModelShape
+from profilers.work import computed_flops
 from tests.tiny_models import register, result_of, run_in_process, tiny_spec
 
 VARIED = {"seq_len": None, "lengths": "uniform:10-60", "num_sequences": 10}
@@ -107,6 +108,7 @@ def test_packed_worker_runs_and_matches_the_fp32_reference(
 
     result = result_of(tiny_spec(**settings, **VARIED), messages, tmp_path)
     assert result.workload["measured_padding_fraction"] == 0.0
+    assert loaded.shape.sequence_linear_params == 0  # no pooler runs on packed rows
 
 
 def test_packed_flops_count_each_sequence_on_its_own(
@@ -125,6 +127,14 @@ def test_packed_flops_count_each_sequence_on_its_own(
     assert isinstance(row, PackedBatch)
     padded = padded_view(row)
     assert padded.padded_len == max(row.token_lengths)
-    packed_flops = sum(n * sequence_flops(loaded, t) for n, t in row.computed_segments)
-    padded_flops = sum(n * sequence_flops(loaded, t) for n, t in padded.computed_segments)
+    packed_flops = computed_flops(loaded.shape, row)
+    padded_flops = computed_flops(loaded.shape, padded)
     assert packed_flops < padded_flops or len(set(row.token_lengths)) == 1
+
+
+def test_computed_flops_count_each_packed_segment() -> None:
+    shape = ModelShape(
+        parameters=0, token_linear_params=10, sequence_linear_params=0, attn_dims=(4, 4)
+    )
+    batch = PackedBatch(indices=(0, 1), token_lengths=(3, 5), special=2, padding=2)
+    assert computed_flops(shape, batch) == 2 * 10 * 10 + 4 * 8 * (9 + 25 + 4)
