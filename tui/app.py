@@ -380,22 +380,24 @@ class PlmprofApp(App[list[Result]]):
         if self.running:
             self.notify("A run is going on: s stops it.", severity="warning")
             return
-        try:
-            spec = RunSpec.from_dict(message.result.spec)
-        except PlmprofError as exc:
-            self.notify(str(exc), title="cannot re-run", severity="error")
-            return
-        self._load_into_setup(spec)
-        self.start(spec)
+        spec = self._spec_of(message.result, "cannot re-run")
+        if spec is not None:
+            self._load_into_setup(spec)
+            self.start(spec)
 
     def on_runs_table_load(self, message: RunsTable.Load) -> None:
+        spec = self._spec_of(message.result, "cannot load")
+        if spec is not None:
+            self._load_into_setup(spec)
+            self.action_show_tab("setup")
+
+    def _spec_of(self, result: Result, failure: str) -> RunSpec | None:
+        """The RunSpec a saved run ran, or None after telling why it cannot be read."""
         try:
-            spec = RunSpec.from_dict(message.result.spec)
+            return RunSpec.from_dict(result.spec)
         except PlmprofError as exc:
-            self.notify(str(exc), title="cannot load", severity="error")
-            return
-        self._load_into_setup(spec)
-        self.action_show_tab("setup")
+            self.notify(str(exc), title=failure, severity="error")
+            return None
 
     def _load_into_setup(self, spec: RunSpec) -> None:
         lost = self.query_one(SetupPane).load(spec)

@@ -21,11 +21,15 @@ from tui.options import (
     Device,
     Dtype,
     Fasta,
+    InstanceType,
     Lengths,
     Model,
     NeuronDataParallel,
     NeuronOptlevel,
     NeuronTarget,
+    PeakTflops,
+    PricePerHour,
+    ResultsDir,
     SeqLen,
     Weights,
     WorkloadFlags,
@@ -52,20 +56,12 @@ err = Console(stderr=True, highlight=False)
 @app.callback()
 def root(
     ctx: typer.Context,
-    results_dir: Annotated[
-        Path, typer.Option(help="Interactive profiler: every run's JSON Result is saved here.")
-    ] = Path("plmprof-results"),
-    price_per_hour: Annotated[
-        float | None, typer.Option(help="Interactive profiler: USD per hour, for cost.")
-    ] = None,
-    instance_type: Annotated[
-        str | None, typer.Option(help="Interactive profiler: price this instance type.")
-    ] = None,
-    peak_tflops: Annotated[
-        float | None, typer.Option(help="Interactive profiler: peak TFLOP/s for MFU.")
-    ] = None,
+    results_dir: ResultsDir = Path("plmprof-results"),
+    price_per_hour: PricePerHour = None,
+    instance_type: InstanceType = None,
+    peak_tflops: PeakTflops = None,
 ) -> None:
-    """With no command, open the interactive profiler."""
+    """With no command, open the interactive profiler (these options are for it)."""
     if ctx.invoked_subcommand is None:
         from tui.commands.interactive import open_app
 
@@ -125,11 +121,9 @@ def run(
     optlevel: NeuronOptlevel = 2,
     data_parallel: NeuronDataParallel = False,
     telemetry_interval: Annotated[float, typer.Option(help="Seconds between samples.")] = 0.5,
-    price_per_hour: Annotated[float | None, typer.Option(help="USD per hour, for cost.")] = None,
-    instance_type: Annotated[
-        str | None, typer.Option(help="Price this instance type (e.g. inf2.xlarge).")
-    ] = None,
-    peak_tflops: Annotated[float | None, typer.Option(help="Peak TFLOP/s for MFU.")] = None,
+    price_per_hour: PricePerHour = None,
+    instance_type: InstanceType = None,
+    peak_tflops: PeakTflops = None,
     export: Annotated[str | None, typer.Option(help="json, csv or md.")] = None,
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="File to write, or - for stdout.")
@@ -137,9 +131,7 @@ def run(
     live_json: Annotated[
         str | None, typer.Option(help="Stream one JSON snapshot per line to FILE or -.")
     ] = None,
-    results_dir: Annotated[
-        Path, typer.Option(help="Every run's JSON Result is also saved here.")
-    ] = Path("plmprof-results"),
+    results_dir: ResultsDir = Path("plmprof-results"),
 ) -> None:
     """Profile one configuration headless, print a summary and export the Result."""
     from tui.commands.run_command import execute_run
@@ -308,9 +300,9 @@ def sweep(
     seed: Annotated[int | None, typer.Option()] = None,
     quality: Annotated[bool | None, typer.Option("--quality/--no-quality")] = None,
     telemetry_interval: Annotated[float | None, typer.Option()] = None,
-    price_per_hour: Annotated[float | None, typer.Option(help="USD per hour, for cost.")] = None,
-    instance_type: Annotated[str | None, typer.Option(help="Price this instance type.")] = None,
-    peak_tflops: Annotated[float | None, typer.Option(help="Peak TFLOP/s for MFU.")] = None,
+    price_per_hour: PricePerHour = None,
+    instance_type: InstanceType = None,
+    peak_tflops: PeakTflops = None,
 ) -> None:
     """Run a grid of configurations (comma lists make axes), one Result per point, and a report."""
     from tui.commands.sweep_command import execute_sweep

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -82,3 +83,9 @@ NeuronDataParallel = Annotated[
     bool,
     typer.Option(help="Neuron: one torch_neuronx.DataParallel model over the visible cores."),
 ]
+PricePerHour = Annotated[float | None, typer.Option(help="USD per hour, for cost.")]
+InstanceType = Annotated[
+    str | None, typer.Option(help="Price this instance type (e.g. inf2.xlarge).")
+]
+PeakTflops = Annotated[float | None, typer.Option(help="Peak TFLOP/s for MFU.")]
+ResultsDir = Annotated[Path, typer.Option(help="Every run's JSON Result is also saved here.")]
