@@ -33,7 +33,7 @@ from engines.messages import (
 from engines.optimizations import check as check_optimizations
 from engines.optimizations import compile as compile_step
 from engines.optimizations import optimize, precision, preload, quality
-from engines.optimizations.compile import ModelInputs
+from engines.optimizations.compile import Call, ModelInputs
 from engines.packed import worker as packing
 from engines.packed.api import packed_shape
 from engines.spec import RunSpec
@@ -203,7 +203,7 @@ def _padded_limit(spec: RunSpec) -> int | None:
 
 def _model_call(
     model: nn.Module, packed: packing.PackedModel | None, compiled: compile_step.CompileState | None
-) -> Callable[[Any], object]:
+) -> Call:
     """What the timed loop calls per batch: the model's forward on a padded batch, or the packed
     forward on a packed row; wrapped in ``torch.compile`` when ``compiled`` is set."""
     if packed is not None:
@@ -216,7 +216,7 @@ def _model_call(
 
 
 def _subset_output(
-    call: Callable[[Any], object], packed: packing.PackedModel | None, item: Any, batch: TensorBatch
+    call: Call, packed: packing.PackedModel | None, item: Any, batch: TensorBatch
 ) -> torch.Tensor:
     """One quality-subset batch's output, as the padded model lays it out, fp32 on the host."""
     output = call(item)
@@ -267,9 +267,7 @@ def _quality_message(index: int, report: quality.QualityReport) -> Quality:
     )
 
 
-def _timed_call(
-    call: Callable[[Any], object], item: ModelInputs, device: TorchDevice
-) -> tuple[float, float]:
+def _timed_call(call: Call, item: ModelInputs, device: TorchDevice) -> tuple[float, float]:
     device.synchronize()
     start = time.monotonic()
     call(item)
@@ -279,7 +277,7 @@ def _timed_call(
 
 def _warm_up(
     index: int,
-    call: Callable[[Any], object],
+    call: Call,
     batches: Sequence[ModelInputs],
     calls: int,
     device: TorchDevice,
@@ -300,7 +298,7 @@ def _warm_up(
 def _measure(
     index: int,
     spec: RunSpec,
-    call: Callable[[Any], object],
+    call: Call,
     batches: Sequence[ModelInputs],
     device: TorchDevice,
     send: Send,
