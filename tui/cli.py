@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from engines.catalog import DEFAULT_MODEL
 from engines.errors import PlmprofError
-from engines.spec import RunSpec
+from engines.spec import RunSpec, parse_size_mb
 from profilers.options import MeasureOptions
 from tui.options import (
     Device,
@@ -35,7 +35,6 @@ from tui.options import (
     WorkloadFlags,
     buckets_field,
     devices_field,
-    parse_size_mb,
 )
 
 EXIT_FAILED_RUN = 1

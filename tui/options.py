@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,30 +10,6 @@ import typer
 
 from engines.batching import parse_buckets
 from engines.errors import InvalidInputError
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNIT_MB = {
-    "": 1,
-    "m": 1,
-    "mb": 1,
-    "mib": 1.048576,
-    "g": 1000,
-    "gb": 1000,
-    "gib": 1073.741824,
-    "t": 1_000_000,
-    "tb": 1_000_000,
-    "k": 0.001,
-    "kb": 0.001,
-}
-
-
-def parse_size_mb(text: str) -> int:
-    """``"4GB"``, ``"512MB"``, ``"2G"`` or a plain number of MB, as whole megabytes."""
-    match = _SIZE.match(text)
-    unit = (match.group(2) or "").lower() if match else None
-    if match is None or unit not in _UNIT_MB:
-        raise InvalidInputError(f"cannot read memory size '{text}'; write e.g. 4GB or 512MB")
-    return max(1, round(float(match.group(1)) * _UNIT_MB[unit]))
 
 
 @dataclass(frozen=True)

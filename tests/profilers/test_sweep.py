@@ -4,7 +4,7 @@ largest-batch search."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from profilers.sweep import (
     REPORT_FILE,
     SWEEP_CSV,
     SWEEP_FILE,
+    LocalExecutor,
+    PointRun,
     Sweep,
     SweepEvent,
     SweepGrid,
@@ -29,6 +31,7 @@ from profilers.sweep import (
     expand,
     find_max_batch,
     load_sweep_grid,
+    merge_settings,
     point_key,
     point_slug,
     probe_spec,
@@ -107,6 +110,21 @@ def test_axes_expand_in_a_fixed_order_with_the_batch_size_fastest() -> None:
     ]
     assert g.size == 4
     assert g.describe() == "2 dtypes × 2 batch sizes = 4 points"
+
+
+def test_memory_limit_takes_sizes_under_either_name() -> None:
+    assert SweepGrid.from_settings({"memory_limit": "4GB"}).fixed["memory_limit_mb"] == 4000
+    g = SweepGrid.from_settings({"memory-limit-mb": ["512MB", 1024], **FAST})
+    assert dict(g.axes)["memory_limit_mb"] == (512, 1024)
+    with pytest.raises(InvalidInputError, match="cannot read memory size 'lots'"):
+        SweepGrid.from_settings({"memory_limit": "lots"})
+
+
+def test_grid_settings_round_trip_and_later_sources_win() -> None:
+    g = grid(dtypes=["fp32", "bf16"], buckets=[64, 128])
+    assert SweepGrid.from_settings(g.to_settings()) == g
+    merged = merge_settings({"batch_size": 4, "dtype": "fp16"}, {"--batch-sizes": [1, 2]})
+    assert merged == {"--batch-sizes": [1, 2], "dtype": "fp16"}
 
 
 def test_repeated_values_are_dropped() -> None:
@@ -243,7 +261,7 @@ def test_a_sweep_runs_every_runnable_point_and_writes_its_files(tmp_path: Path) 
     g = grid(models=["esm2_t6_8M", "nope"], batch_sizes=[1, 2, 4])
     sweep = Sweep(g, tmp_path / "out", check=no_check)
     runner = FakeRunner()
-    outcome = sweep.run(runner, events.append)
+    outcome = sweep.run(LocalExecutor(runner), events.append)
     assert [s.batch_size for s in runner.ran] == [1, 2, 4]
     assert not outcome.interrupted and outcome.ran == 3
     assert outcome.statuses == {"ok": 3, "skipped": 3}
@@ -269,10 +287,48 @@ def test_a_sweep_runs_every_runnable_point_and_writes_its_files(tmp_path: Path) 
     assert events[-1].time_left_s == 0.0
 
 
+class ReversedExecutor:
+    """Runs every point, then hands them back last first (as a cluster may finish them)."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+
+    def execute(
+        self,
+        points: Sequence[SweepPoint],
+        options: MeasureOptions,
+        on_start: Callable[[SweepPoint], None],
+        on_snapshot: Callable[[SweepPoint, Any], None],
+    ) -> Iterator[PointRun]:
+        for point in points:
+            self.started.append(point.index)
+            on_start(point)
+        for point in reversed(points):
+            assert point.spec is not None
+            yield PointRun.of(point, make_result(point.spec), 1.0)
+
+
+def test_an_executor_may_finish_points_in_any_order(tmp_path: Path) -> None:
+    events: list[SweepEvent] = []
+    executor = ReversedExecutor()
+    outcome = Sweep(grid(batch_sizes=[1, 2, 4]), tmp_path, check=no_check).run(
+        executor, events.append
+    )
+    assert executor.started == [1, 2, 3]
+    finished = [e.point.index for e in events if e.kind == "point_finished" and e.point]
+    assert finished == [3, 2, 1] and [e.done for e in events if e.kind == "point_finished"] == [
+        1,
+        2,
+        3,
+    ]
+    assert outcome.statuses == {"ok": 3} and len(list(tmp_path.glob("esm2*.json"))) == 3
+    assert events[-1].kind == "finished" and events[-1].time_left_s == 0.0
+
+
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
     runner = FakeRunner(lambda spec: "oom" if spec.batch_size == 2 else "ok")
     sweep = Sweep(grid(batch_sizes=[1, 2, 4]), tmp_path / "s", check=no_check)
-    outcome = sweep.run(runner)
+    outcome = sweep.run(LocalExecutor(runner))
     assert [p.status for p in outcome.points] == ["ok", "oom", "ok"]
     failed = outcome.points[1]
     assert failed.reason == "oom at batch 2"
@@ -290,7 +346,7 @@ def test_a_runner_error_or_late_preflight_error_costs_only_its_point(tmp_path: P
         return "ok"
 
     sweep = Sweep(grid(batch_sizes=[1, 2, 4]), tmp_path / "s", check=no_check)
-    points = sweep.run(FakeRunner(outcome)).points
+    points = sweep.run(LocalExecutor(FakeRunner(outcome))).points
     assert points[0].status == "error" and "RuntimeError: boom" in str(points[0].reason)
     assert points[1].status == "skipped" and points[1].reason == "the FASTA file went away"
     assert points[2].status == "ok"
@@ -300,17 +356,17 @@ def test_a_folder_with_files_is_not_reused_without_resume(tmp_path: Path) -> Non
     (tmp_path / "mine.txt").write_text("keep me")
     sweep = Sweep(grid(batch_sizes=[1, 2]), tmp_path, check=no_check)
     with pytest.raises(InvalidInputError, match="not empty; add --resume"):
-        sweep.run(FakeRunner())
+        sweep.run(LocalExecutor(FakeRunner()))
     assert (tmp_path / "mine.txt").read_text() == "keep me"
     with pytest.raises(InvalidInputError, match="is not a folder"):
-        Sweep(grid(), tmp_path / "mine.txt", check=no_check).run(FakeRunner())
+        Sweep(grid(), tmp_path / "mine.txt", check=no_check).run(LocalExecutor(FakeRunner()))
 
 
 def test_ctrl_c_saves_what_is_done_and_resume_runs_only_the_rest(tmp_path: Path) -> None:
     folder = tmp_path / "s"
     g = grid(batch_sizes=[1, 2, 4, 8])
     first = FakeRunner(lambda spec: KeyboardInterrupt() if spec.batch_size == 4 else "ok")
-    outcome = Sweep(g, folder, check=no_check).run(first)
+    outcome = Sweep(g, folder, check=no_check).run(LocalExecutor(first))
     assert outcome.interrupted
     assert [p.status for p in outcome.points] == ["ok", "ok", "interrupted", "pending"]
     data = json.loads((folder / SWEEP_FILE).read_text())
@@ -318,7 +374,9 @@ def test_ctrl_c_saves_what_is_done_and_resume_runs_only_the_rest(tmp_path: Path)
     assert [p["status"] for p in data["points"]] == ["ok", "ok", "interrupted", "pending"]
 
     second = FakeRunner()
-    resumed = Sweep(load_sweep_grid(folder), folder, check=no_check).run(second, resume=True)
+    resumed = Sweep(load_sweep_grid(folder), folder, check=no_check).run(
+        LocalExecutor(second), resume=True
+    )
     assert [s.batch_size for s in second.ran] == [4, 8]
     assert [p.resumed for p in resumed.points] == [True, True, False, False]
     assert [p.status for p in resumed.points] == ["ok"] * 4
@@ -326,7 +384,7 @@ def test_ctrl_c_saves_what_is_done_and_resume_runs_only_the_rest(tmp_path: Path)
     assert again["interrupted"] is False and again["created_at"] == data["created_at"]
 
     third = FakeRunner()
-    Sweep(g, folder, check=no_check).run(third, resume=True)
+    Sweep(g, folder, check=no_check).run(LocalExecutor(third), resume=True)
     assert third.ran == []
 
 
@@ -334,14 +392,14 @@ def test_an_interrupted_result_is_kept_aside_and_its_point_runs_again(tmp_path: 
     folder = tmp_path / "s"
     g = grid(batch_sizes=[1, 2])
     first = FakeRunner(lambda spec: "interrupted" if spec.batch_size == 1 else "ok")
-    outcome = Sweep(g, folder, check=no_check).run(first)
+    outcome = Sweep(g, folder, check=no_check).run(LocalExecutor(first))
     assert outcome.interrupted and [s.batch_size for s in first.ran] == [1]
     stopped = outcome.points[0]
     assert load_result(folder / str(stopped.file)).status == "interrupted"
     assert stopped.reason == "interrupted at batch 1"
 
     second = FakeRunner()
-    Sweep(g, folder, check=no_check).run(second, resume=True)
+    Sweep(g, folder, check=no_check).run(LocalExecutor(second), resume=True)
     assert [s.batch_size for s in second.ran] == [1, 2]
     kept = list(folder.glob("*.interrupted-*.json"))
     assert len(kept) == 1 and load_result(kept[0]).status == "interrupted"
@@ -352,11 +410,11 @@ def test_an_unreadable_result_file_is_renamed_and_its_point_rerun(tmp_path: Path
     folder = tmp_path / "s"
     g = grid(batch_sizes=[1])
     sweep = Sweep(g, folder, check=no_check)
-    sweep.run(FakeRunner())
+    sweep.run(LocalExecutor(FakeRunner()))
     path = folder / str(sweep.points[0].file)
     path.write_text("{ half a file")
     runner = FakeRunner()
-    Sweep(g, folder, check=no_check).run(runner, resume=True)
+    Sweep(g, folder, check=no_check).run(LocalExecutor(runner), resume=True)
     assert len(runner.ran) == 1
     assert [p.name for p in folder.glob("*.json-unreadable")] == [
         path.stem + ".unreadable.json-unreadable"
@@ -378,7 +436,7 @@ def _point(**fields: Any) -> SweepPoint:
 
 def test_max_batch_doubles_then_bisects(tmp_path: Path) -> None:
     runner = FakeRunner(lambda spec: "oom" if spec.batch_size > 37 else "ok")
-    search = find_max_batch(_point(), MeasureOptions(), tmp_path, runner=runner)
+    search = find_max_batch(_point(), MeasureOptions(), tmp_path, executor=LocalExecutor(runner))
     assert [s.batch_size for s in runner.ran] == [1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38, 37]
     assert (search.largest_ok, search.smallest_too_big, search.stopped) == (37, 38, None)
     assert [p.status for p in search.probes][-2:] == ["oom", "ok"]
@@ -387,7 +445,7 @@ def test_max_batch_doubles_then_bisects(tmp_path: Path) -> None:
     assert len(list((tmp_path / PROBES_FOLDER).glob("*.json"))) == 12
 
     again = FakeRunner()
-    repeat = find_max_batch(_point(), MeasureOptions(), tmp_path, runner=again)
+    repeat = find_max_batch(_point(), MeasureOptions(), tmp_path, executor=LocalExecutor(again))
     assert again.ran == [] and repeat.largest_ok == 37
     assert all(p.resumed for p in repeat.probes)
 
@@ -395,7 +453,11 @@ def test_max_batch_doubles_then_bisects(tmp_path: Path) -> None:
 def test_max_batch_keeps_the_memory_cap_and_stops_at_the_limit(tmp_path: Path) -> None:
     runner = FakeRunner()
     search = find_max_batch(
-        _point(memory_limit_mb=512), MeasureOptions(), tmp_path, runner=runner, limit=10
+        _point(memory_limit_mb=512),
+        MeasureOptions(),
+        tmp_path,
+        executor=LocalExecutor(runner),
+        limit=10,
     )
     assert [s.batch_size for s in runner.ran] == [1, 2, 4, 8, 10]
     assert all(s.memory_limit_mb == 512 for s in runner.ran)
@@ -412,14 +474,16 @@ def test_max_batch_keeps_the_memory_cap_and_stops_at_the_limit(tmp_path: Path) -
     ],
 )
 def test_max_batch_other_endings(tmp_path: Path, outcome: Any, largest: Any, stopped: str) -> None:
-    search = find_max_batch(_point(), MeasureOptions(), tmp_path, runner=FakeRunner(outcome))
+    search = find_max_batch(
+        _point(), MeasureOptions(), tmp_path, executor=LocalExecutor(FakeRunner(outcome))
+    )
     assert search.largest_ok == largest
     assert stopped in str(search.stopped)
 
 
 def test_max_batch_file(tmp_path: Path) -> None:
     runner = FakeRunner(lambda spec: "oom" if spec.batch_size > 5 else "ok")
-    search = find_max_batch(_point(), MeasureOptions(), tmp_path, runner=runner)
+    search = find_max_batch(_point(), MeasureOptions(), tmp_path, executor=LocalExecutor(runner))
     skipped = SweepPoint(index=2, settings={"device": "cuda"}, status="skipped", reason="no CUDA")
     save_max_batch(tmp_path, [search], [skipped])
     data = json.loads((tmp_path / MAX_BATCH_FILE).read_text())

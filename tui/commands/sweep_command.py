@@ -4,8 +4,6 @@ the largest batch that fits in memory instead."""
 
 from __future__ import annotations
 
-import importlib.util
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -30,22 +28,20 @@ from profilers.sweep import (
     SKIPPED,
     SWEEP_CSV,
     SWEEP_FILE,
-    MaxBatchSearch,
+    LocalExecutor,
     Runner,
     Sweep,
     SweepEvent,
     SweepGrid,
     SweepPoint,
-    canonical_name,
+    check_search,
     expand,
-    find_max_batch,
-    load_sweep_grid,
-    point_slug,
+    grid_from_sources,
     prepare_folder,
-    save_max_batch,
+    search_label,
+    search_points,
     session_runner,
 )
-from tui.options import parse_size_mb
 from tui.render.summary import STATUS_WORDS
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -64,8 +60,6 @@ AXIS_FLAGS = (
     "token_budgets",
     "batch_sizes",
 )
-# Tables a grid file may group its settings in (they are read as if at the top level).
-_FILE_TABLES = ("sweep", "grid", "run", "measure")
 
 
 def split_list(flag: str, text: str) -> list[str]:
@@ -73,90 +67,6 @@ def split_list(flag: str, text: str) -> list[str]:
     if not text.strip() or any(not item for item in items):
         raise InvalidInputError(f"--{flag.replace('_', '-')}: empty item in '{text}'")
     return items
-
-
-def read_grid_file(path: Path) -> dict[str, Any]:
-    """Settings from a TOML grid file (YAML too when pyyaml is installed)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"grid file '{path}' does not exist") from None
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read grid file '{path}': {exc.strerror or exc}") from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        data = _read_yaml(path, raw)
-    else:
-        try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise InvalidInputError(f"grid file '{path}' is not valid TOML: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"grid file '{path}' does not hold a table of settings")
-    settings: dict[str, Any] = {}
-    seen: dict[str, str] = {}
-    for key, value in data.items():
-        items: list[tuple[Any, Any]] = [(key, value)]
-        if isinstance(value, dict):
-            if str(key).lower() not in _FILE_TABLES:
-                raise InvalidInputError(
-                    f"grid file '{path}': table '{key}' is not a known table "
-                    f"(use {', '.join(_FILE_TABLES)} or top-level settings)"
-                )
-            items = list(value.items())
-        for name, item in items:
-            field = _setting_key(str(name))
-            if field in seen:
-                raise InvalidInputError(
-                    f"grid file '{path}': '{name}' and '{seen[field]}' set the same thing"
-                    if seen[field] != name
-                    else f"grid file '{path}': '{name}' is given twice"
-                )
-            seen[field] = str(name)
-            settings[str(name)] = item
-    return settings
-
-
-def _read_yaml(path: Path, raw: bytes) -> Any:
-    if importlib.util.find_spec("yaml") is None:
-        raise InvalidInputError(
-            f"grid file '{path}' is YAML, which needs pyyaml (pip install pyyaml); "
-            "or write the grid as TOML"
-        )
-    import yaml
-
-    try:
-        return yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InvalidInputError(f"grid file '{path}' is not valid YAML: {exc}") from None
-
-
-def _memory(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_size_mb(value)
-    if isinstance(value, list):
-        return [_memory(v) for v in value]
-    return value
-
-
-def merge_settings(*sources: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings from several sources, later ones winning where two name the same field; each
-    keeps the name it was given by, so that errors quote the user's own words."""
-    merged: dict[str, tuple[str, Any]] = {}
-    for source in sources:
-        for name, value in source.items():
-            key = _setting_key(name)
-            if key == "memory_limit_mb":
-                merged[key] = (key, _memory(value))
-            else:
-                merged[key] = (name, value)
-    return dict(merged.values())
-
-
-def _setting_key(name: str) -> str:
-    """The field a setting names; ``memory-limit`` (text such as 4GB) is ``memory_limit_mb``."""
-    if name.strip().lstrip("-").lower().replace("-", "_") == "memory_limit":
-        return "memory_limit_mb"
-    return canonical_name(name)
 
 
 def flag_settings(flags: Mapping[str, Any]) -> dict[str, Any]:
@@ -301,18 +211,7 @@ def build_grid(
     flags: Mapping[str, Any], grid_file: Path | None, output: Path | None, resume: bool
 ) -> SweepGrid:
     """Flags over a grid file over (when resuming) the grid saved in the sweep folder."""
-    base: dict[str, Any] = {}
-    if resume and output is not None and (output / SWEEP_FILE).exists():
-        saved = load_sweep_grid(output)
-        base = {**saved.fixed, **saved.options}
-        base.update({name: list(values) for name, values in saved.axes})
-    from_file = read_grid_file(grid_file) if grid_file is not None else {}
-    given = flag_settings(flags)
-    if not (base or from_file or given):
-        raise InvalidInputError(
-            "give the grid: flags such as --models, --dtypes, --batch-sizes, or --grid FILE.toml"
-        )
-    return SweepGrid.from_settings(merge_settings(base, from_file, given))
+    return grid_from_sources(flag_settings(flags), grid_file, output if resume else None)
 
 
 def execute_sweep(
@@ -350,7 +249,7 @@ def execute_sweep(
     already = f" ({done} already done)" if done else ""
     err.print(f"running {len(todo)} point(s) into '{folder}'{already}", highlight=False)
     with SweepProgress(err) as progress:
-        outcome = sweep.run(runner, progress, resume=resume)
+        outcome = sweep.run(LocalExecutor(runner), progress, resume=resume)
     out.print(_points_table(outcome.points, f"plmprof sweep: {folder}"))
     written = ", ".join(str(folder / n) for n in (SWEEP_FILE, SWEEP_CSV, REPORT_FILE))
     out.print(f"wrote {written}", highlight=False)
@@ -369,11 +268,6 @@ def execute_sweep(
     return EXIT_OK
 
 
-def _search_label(point: SweepPoint) -> str:
-    """The point's slug without its (placeholder) batch size."""
-    return point_slug(point.spec).rsplit("-b", 1)[0] if point.spec else point.label
-
-
 def _execute_max_batch(
     grid: SweepGrid,
     output: Path | None,
@@ -384,12 +278,7 @@ def _execute_max_batch(
     out: Console,
     runner: Runner,
 ) -> int:
-    if "batch_size" in dict(grid.axes) or "batch_size" in grid.fixed:
-        raise InvalidInputError("--max-batch searches the batch size itself: drop --batch-sizes")
-    if dict(grid.axes).get("token_budget") or grid.fixed.get("token_budget"):
-        raise InvalidInputError("--max-batch searches a fixed batch size: drop --token-budget")
-    if limit < 1:
-        raise InvalidInputError(f"--max-batch-limit must be at least 1 (got {limit})")
+    check_search(grid, limit)
     folder = output or default_folder("plmprof-max-batch")
     err.print(f"grid: {grid.describe()}; checking every point before anything runs…")
     points = expand(grid)
@@ -401,26 +290,23 @@ def _execute_max_batch(
     if not runnable:
         raise InvalidInputError(f"no point of the grid can run here ({len(points)} skipped)")
     prepare_folder(folder, resume)
-    options = grid.measure_options()
-    searches: list[MaxBatchSearch] = []
-    skipped = [p for p in points if p.status == SKIPPED]
-    try:
-        with SweepProgress(err) as progress:
-            for point in runnable:
-                label = _search_label(point)
-                progress.console.print(f"searching {label}", markup=False, highlight=False)
-                search = find_max_batch(
-                    point, options, folder, runner=runner, limit=limit, on_event=progress
-                )
-                searches.append(search)
-                save_max_batch(folder, searches, skipped)
-                if search.interrupted:
-                    break
-    except KeyboardInterrupt:
-        interrupted = True
-    else:
-        interrupted = any(s.interrupted for s in searches)
-    save_max_batch(folder, searches, skipped)
+    with SweepProgress(err) as progress:
+
+        def announce(point: SweepPoint) -> None:
+            progress.console.print(
+                f"searching {search_label(point)}", markup=False, highlight=False
+            )
+
+        outcome = search_points(
+            points,
+            grid.measure_options(),
+            folder,
+            executor=LocalExecutor(runner),
+            limit=limit,
+            on_search=announce,
+            on_event=progress,
+        )
+    searches = outcome.searches
     table = Table(title=f"largest batch that fits ({folder / MAX_BATCH_FILE})")
     for name in ("point", "largest ok", "smallest oom", "memory cap", "probes", "note"):
         table.add_column(name)
@@ -428,7 +314,7 @@ def _execute_max_batch(
         spec = search.point.spec
         cap = f"{spec.memory_limit_mb} MB" if spec and spec.memory_limit_mb else "device memory"
         table.add_row(
-            _search_label(search.point),
+            search_label(search.point),
             format_value(search.largest_ok),
             format_value(search.smallest_too_big),
             cap,
@@ -436,7 +322,7 @@ def _execute_max_batch(
             search.stopped or "",
         )
     out.print(table)
-    if interrupted:
+    if outcome.interrupted:
         err.print(
             "[bold yellow]stopped[/]: probes so far are saved; run the same command with "
             f"--resume --output {folder} to continue",
