@@ -49,7 +49,6 @@ from profilers.live import make_snapshot
 from profilers.options import MeasureOptions
 from profilers.session import Session, build_monitor
 from profilers.telemetry.host import HostSampler
-from profilers.telemetry.rapl import RaplReader
 
 # Two-sided 95% Student t quantiles by degrees of freedom (beyond 30: the normal 1.96).
 _T95 = (
@@ -150,6 +149,7 @@ def _loaded(spec: RunSpec) -> tuple[Loaded, list[Any]]:
         lengths=tuple(len(p.sequence) for p in planned.proteins),
         special_tokens=planned.tokenizer.special_tokens,
         threads=1,
+        compute_units=("cpu",),
     )
     return loaded, to_tensors(planned, torch.device("cpu"))
 
@@ -220,7 +220,7 @@ def _snapshot_ms(spec: RunSpec, loaded: Loaded, messages: Sequence[BatchDone]) -
     for message in messages:
         collector.handle(message)
     options = MeasureOptions()
-    clock = RunClock(started=messages[0].start, rapl=RaplReader())
+    clock = RunClock(started=messages[0].start)
     clock.first_batch = messages[0].start
     calls = 20
     began = time.thread_time()

@@ -55,6 +55,9 @@ class Loaded:
     lengths: tuple[int, ...]
     special_tokens: int
     threads: int
+    # The compute units the model runs on ("gpu:0", "neuroncore:3", "cpu"), named alike in every
+    # worker; the run's peak is the per-unit peak times the units all workers occupy together.
+    compute_units: tuple[str, ...]
     notes: tuple[str, ...] = ()
 
 

@@ -155,6 +155,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             lengths=tuple(len(p.sequence) for p in planned.proteins),
             special_tokens=planned.tokenizer.special_tokens,
             threads=torch.get_num_threads(),
+            compute_units=device.compute_units(),
             notes=(
                 *built.notes,
                 *optimized.notes,

@@ -7,10 +7,14 @@ FLOPs (PaLM appendix B convention), forward pass of one sequence of S tokens::
 N counts the weights of the Linear layers the forward pass runs (no embedding lookups, biases,
 norms or unused heads); d_attn_l = heads × head_dim of layer l, given per layer so that pruned heads
 can differ between layers. Useful FLOPs count real tokens, padded FLOPs the tokens the device
-computed; MFU = achieved FLOP/s ÷ (peak × devices), reported for both.
+computed; MFU = achieved FLOP/s ÷ (peak per unit × units occupied), reported for both.
 
-Peaks are dense (no 2:4 sparsity) vendor figures per device. A CPU's peak is not knowable from
-inside a VM, so none is given: the user passes ``--peak-tflops``.
+Peaks are dense (no 2:4 sparsity) vendor figures per compute unit: per GPU, per NeuronCore (a
+chip's figure divided by its cores, since a Neuron worker runs on one core unless it spreads
+batches over several), per card. The units a run occupies are what its workers report
+(``Loaded.compute_units``), counted once however many workers share one; a new device family
+plugs in by reporting its units and adding entries here with the matching ``unit``. A CPU's peak
+is not knowable from inside a VM, so none is given: the user passes ``--peak-tflops``.
 """
 
 from __future__ import annotations
@@ -102,6 +106,21 @@ def _tensor_cores(half: float, *, tf32: float, fp32: float) -> dict[str, tuple[f
         "fp16": (half, "dense FP16 tensor core"),
         "tf32": (tf32, "dense TF32 tensor core"),
         "fp32": (fp32, "FP32, non-tensor-core"),
+    }
+
+
+_PER_CORE = "per NeuronCore"
+
+
+def _per_core(chip: float, *, fp32: float, cores: int) -> dict[str, tuple[float, str]]:
+    """Per-core peaks of a Neuron chip of ``cores`` cores whose matrix engines run bf16, fp16 and
+    tf32 at ``chip`` TFLOP/s."""
+    what = f"per NeuronCore (chip ÷ {cores})"
+    return {
+        "bf16": (chip / cores, f"BF16 {what}"),
+        "fp16": (chip / cores, f"FP16 {what}"),
+        "tf32": (chip / cores, f"TF32 {what}"),
+        "fp32": (fp32 / cores, f"FP32 {what}"),
     }
 
 
@@ -202,39 +221,33 @@ PEAK_TFLOPS: dict[str, PeakEntry] = {
             "tf32": _NO_TF32.format("V100 (Volta)"),
         },
     ),
-    # One NeuronCore-v2 (half an Inferentia2 or Trainium1 chip).
+    # Neuron figures are per NeuronCore, the unit a worker occupies: the chip figure from the
+    # architecture page divided by the chip's cores.
     r"\bneuron ?cores? ?v2\b|\bnc ?v2\b": PeakEntry(
         "AWS NeuronCore-v2",
         _NEURON_DS.format("Inferentia2/Trainium") + " (chip figure ÷ 2 NeuronCores)",
-        {
-            "bf16": (95.0, "BF16 per NeuronCore"),
-            "fp16": (95.0, "FP16 per NeuronCore"),
-            "tf32": (95.0, "TF32 per NeuronCore"),
-            "fp32": (23.75, "FP32 per NeuronCore"),
-        },
-        unit="per NeuronCore",
+        _per_core(190.0, fp32=47.5, cores=2),
+        unit=_PER_CORE,
     ),
     r"\binf(erentia)? ?2\b": PeakEntry(
-        "AWS Inferentia2",
-        _NEURON_DS.format("Inferentia2") + "; bf16 figure as in measurement.md",
-        {
-            "bf16": (190.0, "BF16 per chip (2 NeuronCores)"),
-            "fp16": (190.0, "FP16 per chip (2 NeuronCores)"),
-            "tf32": (190.0, "TF32 per chip (2 NeuronCores)"),
-            "fp32": (47.5, "FP32 per chip (2 NeuronCores)"),
-        },
-        unit="per chip",
+        "AWS Inferentia2 NeuronCore-v2",
+        _NEURON_DS.format("Inferentia2") + " (190 TFLOP/s BF16, 47.5 FP32 per chip ÷ 2 cores)",
+        _per_core(190.0, fp32=47.5, cores=2),
+        unit=_PER_CORE,
+    ),
+    r"\btrn ?2\b|\btrainium ?2\b": PeakEntry(
+        "AWS Trainium2 NeuronCore-v3",
+        _NEURON_DS.format("Trainium2")
+        + " (667 TFLOP/s BF16, 181 FP32 per chip ÷ 8 physical cores; a logical core of LNC=2 "
+        "counts as two)",
+        _per_core(667.0, fp32=181.0, cores=8),
+        unit=_PER_CORE,
     ),
     r"\btrn ?1n?\b|\btrainium ?1?\b": PeakEntry(
-        "AWS Trainium1",
-        _NEURON_DS.format("Trainium") + "; bf16 figure as in measurement.md",
-        {
-            "bf16": (190.0, "BF16 per chip (2 NeuronCores)"),
-            "fp16": (190.0, "FP16 per chip (2 NeuronCores)"),
-            "tf32": (190.0, "TF32 per chip (2 NeuronCores)"),
-            "fp32": (47.5, "FP32 per chip (2 NeuronCores)"),
-        },
-        unit="per chip",
+        "AWS Trainium1 NeuronCore-v2",
+        _NEURON_DS.format("Trainium") + " (190 TFLOP/s BF16, 47.5 FP32 per chip ÷ 2 cores)",
+        _per_core(190.0, fp32=47.5, cores=2),
+        unit=_PER_CORE,
     ),
 }
 
@@ -255,17 +268,25 @@ class PeakLookup:
     reason: str | None
     device: str | None = None  # the table entry matched, e.g. "NVIDIA H100 SXM"
     dtype: str | None = None  # normalized dtype, e.g. "bf16"
-    unit: str | None = None  # "per device", "per chip", "per NeuronCore"
+    unit: str | None = None  # "per device", "per NeuronCore", "per unit" (user-given)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+USER_UNIT = "per unit (one GPU, one NeuronCore, or the host's CPU)"
 
 
 def user_peak(tflops: float) -> PeakLookup:
     """A peak given by the user (``--peak-tflops``)."""
     if not math.isfinite(tflops) or tflops <= 0.0:
         raise InvalidInputError(f"--peak-tflops must be a positive number, got {tflops}")
-    return PeakLookup(tflops=float(tflops), source="user-given (--peak-tflops)", reason=None)
+    return PeakLookup(
+        tflops=float(tflops),
+        source="user-given (--peak-tflops), per compute unit the run occupies",
+        reason=None,
+        unit=USER_UNIT,
+    )
 
 
 def peak_tflops(device_name: str, dtype: str) -> PeakLookup:
@@ -309,12 +330,14 @@ class Efficiency:
     flops_per_sequence_mean: float
     useful_tflops: float  # achieved, real tokens only
     padded_tflops: float  # achieved, every token the device computed
-    peak_tflops: float | None  # per device
+    peak_tflops: float | None  # per compute unit
     peak_source: str | None
     useful_mfu: float | None  # fraction, 0..1
     hardware_mfu: float | None  # fraction, 0..1
     note: str | None
-    devices: int = 1
+    devices: int = 1  # compute units occupied (GPUs, NeuronCores, the CPU)
+    units: tuple[str, ...] = ()  # which ones, as the workers named them
+    peak_total_tflops: float | None = None  # peak_tflops x devices: what MFU divides by
     mfu_error: bool = False  # True when an MFU came out above 100%: the measurement is wrong
 
     def to_dict(self) -> dict[str, object]:
@@ -327,19 +350,23 @@ def efficiency(
     sequences: int,
     window_s: float,
     peak: PeakLookup,
-    devices: int = 1,
+    units: Sequence[str] = ("cpu",),
 ) -> Efficiency:
     """Achieved TFLOP/s and MFU over a measured window of ``window_s`` seconds.
 
-    MFU = achieved FLOP/s ÷ (peak × devices), for useful (real-token) and hardware (padded-token)
+    ``units`` are the compute units the run occupied (one entry per worker and unit; repeats
+    count once). MFU = achieved FLOP/s ÷ (peak × units), for useful (real-token) and hardware
+    (padded-token)
     FLOPs. Without a peak both MFUs are None and ``note`` says why. An MFU above 100% is never
     reported as a number: both MFUs are None, ``mfu_error`` is True and ``note`` starts with
     "measurement error: MFU above 100% (x%)".
     """
     if not math.isfinite(window_s) or window_s <= 0.0:
         raise ValueError(f"window_s must be positive, got {window_s!r}")
+    occupied = tuple(sorted(set(units)))
+    devices = len(occupied)
     if devices < 1:
-        raise ValueError(f"devices must be at least 1, got {devices!r}")
+        raise ValueError("a run occupies at least one compute unit")
     if useful_flops < 0 or padded_flops < 0 or sequences < 0:
         raise ValueError("FLOPs and sequences must not be negative")
     per_seq = useful_flops / sequences if sequences else 0.0
@@ -359,6 +386,8 @@ def efficiency(
             hardware_mfu=hardware_mfu,
             note=note,
             devices=devices,
+            units=occupied,
+            peak_total_tflops=None if peak.tflops is None else peak.tflops * devices,
             mfu_error=error,
         )
 
@@ -383,6 +412,7 @@ __all__ = [
     "CPU_REASON",
     "DTYPES",
     "PEAK_TFLOPS",
+    "USER_UNIT",
     "Efficiency",
     "PeakEntry",
     "PeakLookup",

@@ -17,9 +17,8 @@ from profilers.cost import Price, cost, lookup_price, read_instance_type
 from profilers.efficiency import PeakLookup, efficiency, peak_tflops, user_peak
 from profilers.options import MeasureOptions
 from profilers.result import Result
-from profilers.telemetry.energy import Energy, energy_between
+from profilers.telemetry.energy import energy_between
 from profilers.telemetry.monitor import TelemetryMonitor
-from profilers.telemetry.rapl import RaplReader
 from profilers.telemetry.samples import TelemetrySample
 from profilers.throughput import throughput
 from profilers.utilization import summarize_utilization
@@ -30,25 +29,19 @@ MB = 1_000_000
 
 @dataclass
 class RunClock:
-    """Instants of a run on the shared monotonic clock, and RAPL readings at the measured edges."""
+    """Instants of a run on the shared monotonic clock."""
 
     started: float
-    rapl: RaplReader
     first_batch: float | None = None
     ended: float | None = None
-    rapl_start_uj: int | None = None
-    rapl_end_uj: int | None = None
 
     def mark_first_batch(self, monitor: TelemetryMonitor | None) -> None:
         self.first_batch = time.monotonic()
-        self.rapl_start_uj = self.rapl.read_uj()
         if monitor is not None:
             monitor.sample_now()
 
     def mark_workers_done(self, monitor: TelemetryMonitor | None) -> None:
-        """The last worker reported its end: read the energy counters before teardown."""
-        if self.first_batch is not None:
-            self.rapl_end_uj = self.rapl.read_uj()
+        """The last worker reported its end: sample the counters right after the window."""
         if monitor is not None:
             monitor.sample_now()
 
@@ -72,6 +65,11 @@ def peak_for(options: MeasureOptions, device_name: str, dtype: str) -> PeakLooku
     return (
         user_peak(options.peak_tflops) if options.peak_tflops else peak_tflops(device_name, dtype)
     )
+
+
+def occupied_units(collector: RunCollector) -> tuple[str, ...]:
+    """The compute units every worker that loaded reported running on (repeats included)."""
+    return tuple(u for w in collector.workers.values() if w.loaded for u in w.loaded.compute_units)
 
 
 def _mb(value: int | None) -> float | None:
@@ -180,24 +178,6 @@ def _timing_section(collector: RunCollector, clock: RunClock) -> dict[str, Any]:
     }
 
 
-def _energy(
-    samples: Sequence[TelemetrySample],
-    window: tuple[float, float],
-    sequences: int,
-    clock: RunClock,
-    gpu_indices: Sequence[int],
-) -> Energy:
-    return energy_between(
-        samples,
-        window[0],
-        window[1],
-        sequences,
-        gpu_indices=gpu_indices or None,
-        rapl_start_uj=clock.rapl_start_uj,
-        rapl_end_uj=clock.rapl_end_uj,
-    )
-
-
 def gpu_indices(spec: RunSpec) -> list[int]:
     """NVML indices of the GPUs this run uses (``cuda`` alone means GPU 0)."""
     indices = set()
@@ -257,18 +237,24 @@ def build_result(
     if result.workload is not None:
         result.workload["measured_padding_fraction"] = work.padding_fraction
     result.utilization = summarize_utilization(samples, window[0], window[1])
-    energy = _energy(samples, window, work.sequences, clock, gpu_indices(spec))
+    energy = energy_between(
+        samples, window[0], window[1], work.sequences, gpu_indices=gpu_indices(spec) or None
+    )
     result.energy = energy.to_dict()
     if rate is not None and rate.window_s > 0:
         peak = peak_for(options, loaded.device_name, spec.dtype)
-        devices = len(set(spec.worker_devices()))
         result.efficiency = {
             "useful_flops": work.useful_flops,
             "padded_flops": work.padded_flops,
             "peak": peak.to_dict(),
             "formula": "2*N*S + 4*sum(d_attn)*S^2 per sequence of S tokens (PaLM appendix B)",
             **efficiency(
-                work.useful_flops, work.padded_flops, work.sequences, rate.window_s, peak, devices
+                work.useful_flops,
+                work.padded_flops,
+                work.sequences,
+                rate.window_s,
+                peak,
+                occupied_units(collector),
             ).to_dict(),
         }
         if price is not None:

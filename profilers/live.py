@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from itertools import takewhile
 
 from engines.spec import RunSpec
 from profilers.collector import RunCollector, WorkerRecord
 from profilers.cost import Price, cost
 from profilers.efficiency import efficiency
-from profilers.finalize import RunClock, gpu_indices, peak_for
+from profilers.finalize import RunClock, gpu_indices, occupied_units, peak_for
 from profilers.options import MeasureOptions
 from profilers.snapshot import Snapshot, WorkerState
 from profilers.telemetry.energy import energy_between
 from profilers.telemetry.samples import TelemetrySample
+from profilers.throughput import known_until, recent_rate
 from profilers.work import measured_work
 
 # Bins of the live latency histogram: enough for a wide terminal; a narrow one merges them.
@@ -62,8 +62,11 @@ def make_snapshot(
     measured_s = (window[1] - window[0]) if window else 0.0
     records = list(collector.workers.values())
     progress = sum(_progress(spec, r, measured_s) for r in records) / len(records)
-    recent = list(takewhile(lambda t: t.end >= now - options.window_s, reversed(collector.timings)))
-    seq_window = sum(t.sequences for t in recent) / options.window_s if recent else None
+    running = {r.index for r in records if r.status is None}
+    frontier = known_until(collector.timings, running)
+    seq_window = (
+        None if frontier is None else recent_rate(collector.timings, frontier, options.window_s)
+    )
     seq_s = tok_s = res_s = mfu = energy_j = j_per_seq = cost_1m = None
     sequences = 0
     if window is not None and measured_s > 0:
@@ -74,9 +77,13 @@ def make_snapshot(
         res_s = work.residues / measured_s
         loaded = next(r.loaded for r in records if r.loaded is not None)
         peak = peak_for(options, loaded.device_name, spec.dtype)
-        devices = len(set(spec.worker_devices()))
         mfu = efficiency(
-            work.useful_flops, work.padded_flops, work.sequences, measured_s, peak, devices
+            work.useful_flops,
+            work.padded_flops,
+            work.sequences,
+            measured_s,
+            peak,
+            occupied_units(collector),
         ).useful_mfu
         energy = energy_between(
             samples, window[0], window[1], work.sequences, gpu_indices=gpu_indices(spec) or None

@@ -69,7 +69,7 @@ class Session:
         self.options = options or MeasureOptions()
         self.on_snapshot = on_snapshot
         self.worker_target = worker_target
-        self._host = HostSampler()
+        self._host = HostSampler(rapl=RaplReader())
         self._monitor = monitor
         self._stop = threading.Event()
         self._stop_requested_at: float | None = None
@@ -87,7 +87,7 @@ class Session:
         environment = describe_environment()
         owned = self._monitor is None
         monitor = self._monitor or build_monitor(self.options, self._host)
-        clock = RunClock(started=time.monotonic(), rapl=RaplReader())
+        clock = RunClock(started=time.monotonic())
         if monitor is not None:
             monitor.start()
         try:

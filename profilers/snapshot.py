@@ -24,7 +24,9 @@ class WorkerState:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """``latency_window``/``sequences_per_s_window``: the last ``window_s`` seconds;
+    """``latency_window``: batches finished in the last ``window_s`` seconds;
+    ``sequences_per_s_window``: work spread over each batch's span, over the last ``window_s``
+    seconds up to where every worker's work is known (None only before the first batch);
     ``latency_total`` and the headline throughput: everything measured so far."""
 
     elapsed_s: float

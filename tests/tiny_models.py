@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from profilers.collector import RunCollector
 from profilers.finalize import RunClock, build_result
 from profilers.options import MeasureOptions
 from profilers.result import Result
-from profilers.telemetry.rapl import RaplReader
 
 LAYERS = 2
 HIDDEN = 64
@@ -103,12 +101,12 @@ def run_in_process(monkeypatch: pytest.MonkeyPatch, **settings: Any) -> list[Wor
     return messages
 
 
-def result_of(spec: RunSpec, messages: list[WorkerMessage], tmp_path: Path) -> Result:
+def result_of(spec: RunSpec, messages: list[WorkerMessage]) -> Result:
     """The Result the session would build from these messages (no telemetry)."""
     collector = RunCollector(spec.worker_devices())
     for message in messages:
         collector.handle(message)
-    clock = RunClock(started=time.monotonic(), rapl=RaplReader(tmp_path / "no-rapl"))
+    clock = RunClock(started=time.monotonic())
     clock.ended = time.monotonic()
     return build_result(
         spec, MeasureOptions(telemetry=False), collector, [], {}, "now", clock, None, {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import dataclass
 
@@ -27,6 +28,17 @@ class TorchDevice:
         if self.is_cuda:
             return torch.cuda.get_device_name(self.device)
         return cpu_name()
+
+    def compute_units(self) -> tuple[str, ...]:
+        """The compute units this worker's model runs on, named the same in every worker so that
+        units shared by several workers count once: the GPU as the host numbers it (the first
+        entry of ``CUDA_VISIBLE_DEVICES`` when set, an index or a UUID), or the host's CPU.
+        A peak table's ``unit`` is per one of these."""
+        if not self.is_cuda:
+            return ("cpu",)
+        visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+        index = self.device.index or 0
+        return (f"gpu:{visible[index] if index < len(visible) and visible[index] else index}",)
 
     def synchronize(self) -> None:
         """Wait for queued device work, so a host clock read afterwards measures the work."""

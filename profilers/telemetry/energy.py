@@ -1,19 +1,24 @@
-"""Energy used between two instants, from telemetry samples, and how it was measured.
+"""Energy used over exactly a measured window, from telemetry samples, and how it was measured.
 
-Order of preference (measurement.md, Energy and power):
+The window is the run's measured window (first batch start to last batch end over all workers),
+and the energy is divided by the sequences measured in it, so joules per sequence cover the same
+work as the throughput. Order of preference (measurement.md, Energy and power):
 
-1. ``nvml-energy-counter``: NVML's total-energy counter, read in the sample nearest ``start`` and
-   the one nearest ``end`` (each within ``max_gap_s``), summed over the chosen GPUs. The window is
-   that of the two samples; average watts are taken over it. Take a sample right at start and end
-   (``TelemetryMonitor.sample_now()``) to make the window exact.
+1. ``nvml-energy-counter``: NVML's total-energy counter of each chosen GPU, sampled by the
+   telemetry monitor; its value at ``start`` and at ``end`` is interpolated linearly between the
+   samples on either side of each edge, and the difference is summed over the GPUs.
 2. ``nvml-power-integration``: trapezoid integral of sampled power (summed over the chosen GPUs),
    interpolated linearly to ``start`` and ``end``; needs two samples or more in or next to the
    window. Short runs are poorly served: say so when this method was used.
-3. ``rapl``: the difference of two ``RaplReader.read_uj()`` readings given by the caller (CPU
-   package energy, not a GPU's).
+3. ``rapl``: the CPU package energy counters (``HostSample.cpu_energy_uj``), read at every sample
+   so that each wrap of a counter is seen and counted (a counter wraps in about 44 minutes at
+   100 W; two readings a run apart cannot tell how many times it did), interpolated at the edges
+   like the NVML counter.
 4. ``none``, with the reasons the others could not be used.
 
-When a method is passed over, ``reason`` says why (also when a later one succeeded).
+An edge with no sample beyond it is extrapolated from the two nearest samples, up to
+``max_gap_s``; further out the method is passed over. When a method is passed over, ``reason``
+says why (also when a later one succeeded).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class Energy:
     average_watts: float | None
     method: str
     reason: str | None = None
+    window_s: float | None = None  # the window the joules cover, seconds
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,35 +59,77 @@ def _chosen(sample: TelemetrySample, gpu_indices: Sequence[int]) -> list[Any] | 
     return None if any(gpu is None for gpu in chosen) else chosen
 
 
+Points = list[tuple[float, float]]
+
+
+def _value_at(points: Points, t: float, max_gap_s: float) -> float | None:
+    """A cumulative counter at ``t``: linear between the samples around it, or extrapolated from
+    the two nearest when ``t`` lies at most ``max_gap_s`` beyond the first or last sample."""
+    if len(points) < 2:
+        return None
+    if t < points[0][0]:
+        if points[0][0] - t > max_gap_s:
+            return None
+        (t0, v0), (t1, v1) = points[0], points[1]
+    elif t > points[-1][0]:
+        if t - points[-1][0] > max_gap_s:
+            return None
+        (t0, v0), (t1, v1) = points[-2], points[-1]
+    else:
+        (t0, v0), (t1, v1) = next(
+            (p, q) for p, q in itertools.pairwise(points) if p[0] <= t <= q[0]
+        )
+    return v0 if t1 == t0 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+
+
+def _difference(points: Points, start: float, end: float, max_gap_s: float) -> float | str:
+    """How much a cumulative counter grew from ``start`` to ``end``, or why it cannot be told."""
+    if any(later[1] < earlier[1] for earlier, later in itertools.pairwise(points)):
+        return "the counter went backwards (driver reloaded?)"
+    first, last = _value_at(points, start, max_gap_s), _value_at(points, end, max_gap_s)
+    if first is None or last is None:
+        return f"no samples around the start and the end (within {max_gap_s:g} s)"
+    return last - first
+
+
 def _counter(
     samples: Sequence[TelemetrySample],
     start: float,
     end: float,
     gpu_indices: Sequence[int],
     max_gap_s: float,
-) -> tuple[float, float] | str:
-    """(joules, seconds) from the energy counter, or why it cannot be used."""
-    first = _nearest(samples, start)
-    last = _nearest(samples, end)
-    if first is None or last is None:
-        return "no samples"
-    if abs(first.t - start) > max_gap_s or abs(last.t - end) > max_gap_s:
-        return f"no sample within {max_gap_s:g} s of the start and of the end"
-    if last.t <= first.t:
-        return "the window holds fewer than two samples"
-    before = _chosen(first, gpu_indices)
-    after = _chosen(last, gpu_indices)
-    if before is None or after is None:
-        return "a chosen GPU is missing from the samples"
-    millijoules = 0
-    for gpu_before, gpu_after in zip(before, after, strict=True):
-        if gpu_before.energy_mj is None or gpu_after.energy_mj is None:
-            return f"energy counter not available on GPU {gpu_before.index}"
-        difference = gpu_after.energy_mj - gpu_before.energy_mj
-        if difference < 0:
-            return f"energy counter of GPU {gpu_before.index} went backwards (driver reloaded?)"
-        millijoules += difference
-    return millijoules / 1000.0, last.t - first.t
+) -> float | str:
+    """Joules from the GPUs' energy counters over [start, end], or why they cannot be used."""
+    ordered = sorted(samples, key=lambda sample: sample.t)
+    millijoules = 0.0
+    for index in gpu_indices:
+        points = []
+        for sample in ordered:
+            gpu = next((g for g in sample.gpus if g.index == index), None)
+            if gpu is not None and gpu.energy_mj is not None:
+                points.append((sample.t, float(gpu.energy_mj)))
+        if not points:
+            return f"energy counter not available on GPU {index}"
+        grown = _difference(points, start, end, max_gap_s)
+        if isinstance(grown, str):
+            return f"GPU {index}: {grown}"
+        millijoules += grown
+    return millijoules / 1000.0
+
+
+def _rapl(
+    samples: Sequence[TelemetrySample], start: float, end: float, max_gap_s: float
+) -> float | str:
+    """Joules from the sampled CPU package counters over [start, end], or why not."""
+    points = [
+        (sample.t, float(sample.host.cpu_energy_uj))
+        for sample in sorted(samples, key=lambda sample: sample.t)
+        if sample.host is not None and sample.host.cpu_energy_uj is not None
+    ]
+    if not points:
+        return "no readings"
+    grown = _difference(points, start, end, max_gap_s)
+    return grown if isinstance(grown, str) else grown / 1e6
 
 
 def _power_points(
@@ -136,6 +184,7 @@ def _result(
         average_watts=joules / seconds if seconds > 0 else None,
         method=method,
         reason=reason,
+        window_s=seconds,
     )
 
 
@@ -145,11 +194,10 @@ def energy_between(
     end: float,
     sequences: int,
     gpu_indices: Sequence[int] | None = None,
-    rapl_start_uj: int | None = None,
-    rapl_end_uj: int | None = None,
     max_gap_s: float = 1.0,
 ) -> Energy:
-    """Energy between ``start`` and ``end`` (monotonic seconds) for ``sequences`` sequences.
+    """Energy between ``start`` and ``end`` (monotonic seconds) for the ``sequences`` sequences
+    measured in that window.
 
     ``gpu_indices``: the GPUs to count (default: every GPU in the sample nearest ``start``).
     Never raises; see the module docstring for the methods and their order.
@@ -160,25 +208,22 @@ def energy_between(
     first = _nearest(samples, start)
     if gpu_indices is None:
         gpu_indices = [] if first is None else [gpu.index for gpu in first.gpus]
+    seconds = end - start
     if gpu_indices:
         counted = _counter(samples, start, end, gpu_indices, max_gap_s)
         if not isinstance(counted, str):
-            joules, seconds = counted
-            return _result(joules, seconds, sequences, "nvml-energy-counter", None)
+            return _result(counted, seconds, sequences, "nvml-energy-counter", None)
         reasons.append(f"NVML energy counter: {counted}")
         integrated = _integrate(samples, start, end, gpu_indices, max_gap_s)
         if not isinstance(integrated, str):
             return _result(
-                integrated, end - start, sequences, "nvml-power-integration", "; ".join(reasons)
+                integrated, seconds, sequences, "nvml-power-integration", "; ".join(reasons)
             )
         reasons.append(f"NVML power: {integrated}")
     else:
         reasons.append("no GPU in the samples")
-    if rapl_start_uj is not None and rapl_end_uj is not None:
-        if rapl_end_uj >= rapl_start_uj:
-            joules = (rapl_end_uj - rapl_start_uj) / 1e6
-            return _result(joules, end - start, sequences, "rapl", "; ".join(reasons))
-        reasons.append("RAPL: the end reading is below the start reading")
-    else:
-        reasons.append("RAPL: no readings")
+    package = _rapl(samples, start, end, max_gap_s)
+    if not isinstance(package, str):
+        return _result(package, seconds, sequences, "rapl", "; ".join(reasons))
+    reasons.append(f"RAPL: {package}")
     return Energy(None, None, None, "none", "; ".join(reasons))

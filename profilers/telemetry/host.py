@@ -17,12 +17,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from profilers.telemetry.rapl import RaplReader
 from profilers.telemetry.samples import HostSample
 
 # /proc/stat per-CPU columns: user nice system idle iowait irq softirq steal guest guest_nice.
@@ -30,6 +32,9 @@ from profilers.telemetry.samples import HostSample
 _TOTAL_COLUMNS = 8
 _IDLE_COLUMNS = (3, 4)  # idle, iowait
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# /proc/<pid>/stat after the ")" that ends the command name: utime and stime are fields 12, 13.
+_UTIME, _STIME = 11, 12
 
 
 def _busy_and_total_psutil(times: Any) -> tuple[float, float]:
@@ -40,15 +45,22 @@ def _busy_and_total_psutil(times: Any) -> tuple[float, float]:
 
 
 def _busy_and_total_proc(stat: bytes) -> list[tuple[float, float]]:
+    """(busy, total) CPU seconds of each core from /proc/stat."""
     result = []
     for line in stat.splitlines():
         if not (line.startswith(b"cpu") and line[3:4].isdigit()):
             continue
-        columns = [float(value) for value in line.split()[1 : 1 + _TOTAL_COLUMNS]]
+        columns = [float(value) / _TICKS for value in line.split()[1 : 1 + _TOTAL_COLUMNS]]
         total = sum(columns)
         idle = sum(columns[i] for i in _IDLE_COLUMNS if i < len(columns))
         result.append((total - idle, total))
     return result
+
+
+def _process_cpu_s(stat: bytes) -> float:
+    """User + system CPU seconds from a /proc/<pid>/stat line."""
+    fields = stat.rpartition(b")")[2].split()
+    return (int(fields[_UTIME]) + int(fields[_STIME])) / _TICKS
 
 
 def _meminfo(text: bytes) -> tuple[int, int] | None:
@@ -99,10 +111,16 @@ class HostSampler:
     ``memory_used_bytes`` is total minus available. A watched process that has exited (or
     cannot be read) is left out of ``process_rss_bytes`` and stops being watched; its pid goes
     into ``vanished``. ``proc_root``: where procfs is mounted (``None``: use psutil only).
+    ``rapl``: the CPU package energy reader read at each sample (``None``: no CPU energy).
     Call ``close()`` to release the open /proc files.
     """
 
-    def __init__(self, pids: Iterable[int] = (), proc_root: Path | None = Path("/proc")) -> None:
+    def __init__(
+        self,
+        pids: Iterable[int] = (),
+        proc_root: Path | None = Path("/proc"),
+        rapl: RaplReader | None = None,
+    ) -> None:
         # One re-entrant lock held through each sample, so that no file is closed (and its
         # descriptor number reused) while another thread reads it.
         self._lock = threading.RLock()
@@ -112,7 +130,9 @@ class HostSampler:
         if proc_root is not None and hasattr(os, "pread"):
             self._stat = _open(proc_root / "stat", 64 * 1024)
             self._meminfo = _open(proc_root / "meminfo", 16 * 1024)
+        self._rapl = rapl
         self._statm: dict[int, _ProcFile] = {}
+        self._pstat: dict[int, _ProcFile] = {}
         self._processes: dict[int, psutil.Process] = {}
         self._vanished: set[int] = set()
         self._last_times: list[tuple[float, float]] = self._read_times()
@@ -143,8 +163,11 @@ class HostSampler:
             self._vanished.discard(pid)
             if self._stat is not None and self._proc_root is not None:
                 statm = _open(self._proc_root / str(pid) / "statm")
+                pstat = _open(self._proc_root / str(pid) / "stat")
                 if statm is not None:
                     self._statm[pid] = statm
+                    if pstat is not None:
+                        self._pstat[pid] = pstat
                 else:
                     self._vanished.add(pid)
                 return
@@ -155,32 +178,40 @@ class HostSampler:
 
     def unwatch(self, pid: int) -> None:
         with self._lock:
-            statm = self._statm.pop(pid, None)
+            files = [self._statm.pop(pid, None), self._pstat.pop(pid, None)]
             self._processes.pop(pid, None)
             self._vanished.discard(pid)
-        if statm is not None:
-            statm.close()
+        for file in files:
+            if file is not None:
+                file.close()
 
     def sample(self) -> HostSample:
         with self._lock:
             per_core = self._cpu_per_core()
             total, used = self._memory()
             rss = self._rss()
+            cpu = self._process_cpu()
+            busy = sum(b for b, _ in self._last_times) if self._last_times else None
         return HostSample(
             cpu_percent_per_core=per_core,
             cpu_percent=sum(per_core) / len(per_core) if per_core else None,
             memory_used_bytes=used,
             memory_total_bytes=total,
             process_rss_bytes=rss,
+            cpu_busy_s=busy,
+            process_cpu_s=cpu,
+            own_cpu_s=time.process_time(),
+            cpu_energy_uj=None if self._rapl is None else self._rapl.read_uj(),
         )
 
     def close(self) -> None:
         """Release the kept-open /proc files; later samples use psutil."""
         with self._lock:
-            files = [self._stat, self._meminfo, *self._statm.values()]
+            files = [self._stat, self._meminfo, *self._statm.values(), *self._pstat.values()]
             self._stat = self._meminfo = None
             pids = list(self._statm)
             self._statm = {}
+            self._pstat = {}
         for file in files:
             if file is not None:
                 file.close()
@@ -191,7 +222,7 @@ class HostSampler:
         for file in [getattr(self, "_stat", None), getattr(self, "_meminfo", None)]:
             if file is not None:
                 file.close()
-        for file in getattr(self, "_statm", {}).values():
+        for file in [*getattr(self, "_statm", {}).values(), *getattr(self, "_pstat", {}).values()]:
             file.close()
 
     def _read_times(self) -> list[tuple[float, float]]:
@@ -245,6 +276,18 @@ class HostSampler:
             self._last_per_core = tuple(result)
             return self._last_per_core
 
+    def _process_cpu(self) -> dict[int, float]:
+        """Cumulative CPU seconds of each watched process that could be read."""
+        result: dict[int, float] = {}
+        for pid, file in list(self._pstat.items()):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                result[pid] = _process_cpu_s(file.read())
+        for pid, process in list(self._processes.items()):
+            with contextlib.suppress(psutil.Error, OSError):
+                times = process.cpu_times()
+                result[pid] = float(times.user + times.system)
+        return result
+
     def _rss(self) -> dict[int, int]:
         with self._lock:
             files = list(self._statm.items())
@@ -265,8 +308,10 @@ class HostSampler:
             with self._lock:
                 for pid in gone:
                     statm = self._statm.pop(pid, None)
-                    if statm is not None:
-                        statm.close()
+                    pstat = self._pstat.pop(pid, None)
+                    for kept in (statm, pstat):
+                        if kept is not None:
+                            kept.close()
                     if statm is not None or self._processes.pop(pid, None) is not None:
                         self._vanished.add(pid)
         return result

@@ -25,7 +25,12 @@ class HostSample:
 
     ``memory_used_bytes`` is total minus available (what the system could not hand out at once),
     not psutil's narrower ``used``. A watched process that could not be read is absent from
-    ``process_rss_bytes``.
+    ``process_rss_bytes`` and ``process_cpu_s``.
+
+    Cumulative counters, for differences between two samples: ``cpu_busy_s`` is the CPU time
+    every process on the host has used (all cores, since boot); ``process_cpu_s`` the user+system
+    CPU time of each watched process; ``own_cpu_s`` that of the sampling process itself;
+    ``cpu_energy_uj`` the CPU package energy (RAPL), kept free of counter wraps by the reader.
     """
 
     cpu_percent_per_core: tuple[float, ...]
@@ -33,6 +38,10 @@ class HostSample:
     memory_used_bytes: int | None
     memory_total_bytes: int | None
     process_rss_bytes: dict[int, int] = field(default_factory=dict)
+    cpu_busy_s: float | None = None
+    process_cpu_s: dict[int, float] = field(default_factory=dict)
+    own_cpu_s: float | None = None
+    cpu_energy_uj: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = _plain(asdict(self))

@@ -65,7 +65,7 @@ def test_compile_with_buckets_compiles_in_warm_up_only(
     seconds = compiled[0].seconds
     print(f"\ncompile (mode default, 2 bucket shapes, tiny ESM on CPU): {seconds:.1f} s")
     assert seconds > 0
-    result = result_of(tiny_spec(**settings), messages, tmp_path)
+    result = result_of(tiny_spec(**settings), messages)
     assert result.status == "ok"
     assert result.timing is not None
     assert result.timing["compile_s"] == seconds

@@ -134,7 +134,7 @@ def test_worker_reports_quality_and_optimizations_in_the_result(
     # the reference is made before the measured model is loaded; quality comes before measuring
     assert kinds.index(Loaded) < kinds.index(Quality) < kinds.index(Optimized)
     assert isinstance(messages[-1], Finished)
-    result = result_of(tiny_spec(**settings), messages, tmp_path)
+    result = result_of(tiny_spec(**settings), messages)
     assert result.status == "ok"
     section = result.quality
     assert section is not None
@@ -166,7 +166,7 @@ def test_quality_with_real_weights_loads_them_again(
 def test_quality_is_absent_when_not_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     messages = run_in_process(monkeypatch)
     assert not [m for m in messages if isinstance(m, Quality)]
-    result = result_of(tiny_spec(), messages, tmp_path)
+    result = result_of(tiny_spec(), messages)
     assert result.quality is None
     assert result.model is not None
     assert result.model["optimizations"]["precision"]["dtype"] == "fp32"
@@ -176,7 +176,7 @@ def test_attention_fallback_note_reaches_the_result(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     messages = run_in_process(monkeypatch, attention="flash_attention_2")
-    result = result_of(tiny_spec(attention="flash_attention_2"), messages, tmp_path)
+    result = result_of(tiny_spec(attention="flash_attention_2"), messages)
     assert result.model is not None
     attention = result.model["optimizations"]["attention"]
     assert attention["requested"] == "flash_attention_2"

@@ -1,5 +1,8 @@
 import pytest
+import torch
 
+from engines.backends.neuron.worker import NeuronCoreDevice
+from engines.backends.torch_device import TorchDevice
 from engines.errors import InvalidInputError
 from profilers.efficiency import (
     CPU_REASON,
@@ -57,8 +60,11 @@ def test_flops_total_useful_and_padded() -> None:
         ("Tesla T4", "fp16", 65.0, "NVIDIA T4"),
         ("Tesla V100-SXM2-16GB", "fp16", 125.0, "NVIDIA V100 SXM2"),
         ("Tesla V100-PCIE-32GB", "fp16", 112.0, "NVIDIA V100 PCIe"),
-        ("Inferentia2", "bf16", 190.0, "AWS Inferentia2"),
-        ("trn1", "bf16", 190.0, "AWS Trainium1"),
+        ("Inferentia2", "bf16", 95.0, "AWS Inferentia2 NeuronCore-v2"),
+        ("AWS NeuronCore (inf2, core 3)", "bf16", 95.0, "AWS Inferentia2 NeuronCore-v2"),
+        ("AWS NeuronCore (inf2, core 3)", "fp32", 23.75, "AWS Inferentia2 NeuronCore-v2"),
+        ("trn1", "bf16", 95.0, "AWS Trainium1 NeuronCore-v2"),
+        ("AWS NeuronCore (trn2)", "bf16", 667.0 / 8, "AWS Trainium2 NeuronCore-v3"),
         ("NeuronCore-v2", "bf16", 95.0, "AWS NeuronCore-v2"),
     ],
 )
@@ -103,7 +109,7 @@ def test_device_patterns_do_not_cross_match() -> None:
     assert peak_tflops("NVIDIA A10", "bf16").device == "NVIDIA A10"  # not A100/A10G
     assert peak_tflops("NVIDIA GH200 480GB", "bf16").tflops is None  # not H200
     assert peak_tflops("NVIDIA L40S", "bf16").tflops is None  # not L4
-    assert peak_tflops("trainium2", "bf16").tflops is None  # not Trainium1
+    assert peak_tflops("trainium2", "bf16").device == "AWS Trainium2 NeuronCore-v3"  # not Trn1
 
 
 def test_normalize_dtype() -> None:
@@ -125,9 +131,12 @@ def test_efficiency_mfu() -> None:
     assert e.useful_mfu == pytest.approx(204.672 / 989.0)
     assert e.hardware_mfu == pytest.approx(409.344 / 989.0)
     assert e.note is None and e.mfu_error is False
-    # two devices halve the MFU
-    e2 = efficiency(useful, 2 * useful, 100, 0.001, peak, devices=2)
+    # two GPUs halve the MFU; two workers sharing one GPU do not
+    e2 = efficiency(useful, 2 * useful, 100, 0.001, peak, units=("gpu:0", "gpu:1"))
     assert e2.useful_mfu == pytest.approx(204.672 / 1978.0)
+    assert (e2.devices, e2.units, e2.peak_total_tflops) == (2, ("gpu:0", "gpu:1"), 1978.0)
+    shared = efficiency(useful, 2 * useful, 100, 0.001, peak, units=("gpu:0", "gpu:0"))
+    assert shared.devices == 1 and shared.useful_mfu == e.useful_mfu
 
 
 def test_efficiency_without_peak_keeps_the_reason() -> None:
@@ -155,12 +164,86 @@ def test_efficiency_to_dict_and_validation() -> None:
     d = e.to_dict()
     assert d["useful_mfu"] == pytest.approx(0.1)
     assert d["hardware_mfu"] == pytest.approx(0.2)
-    assert d["peak_source"] == "user-given (--peak-tflops)"
+    assert d["peak_source"] == "user-given (--peak-tflops), per compute unit the run occupies"
     assert d["flops_per_sequence_mean"] == 5e11
     with pytest.raises(ValueError):
         efficiency(1.0, 1.0, 1, 0.0, user_peak(1.0))
     with pytest.raises(ValueError):
-        efficiency(1.0, 1.0, 1, 1.0, user_peak(1.0), devices=0)
+        efficiency(1.0, 1.0, 1, 1.0, user_peak(1.0), units=())
     with pytest.raises(InvalidInputError):
         user_peak(-5.0)
     assert isinstance(PeakLookup(None, None, "x").to_dict(), dict)
+
+
+# --- the peak follows the compute units the run occupies -------------------------------------
+
+
+def _neuron(
+    cores: str | None, *, target: str = "inf2", parallel: bool = False, visible: int | None = None
+) -> NeuronCoreDevice:
+    return NeuronCoreDevice(
+        torch.device("cpu"),
+        target=target,
+        cores=cores,
+        data_parallel=parallel,
+        visible_cores=visible,
+        logical_size=2 if target == "trn2" else 1,
+    )
+
+
+def _neuron_mfu(workers: list[NeuronCoreDevice], achieved_tflops: float) -> Efficiency:
+    """MFU of a run whose workers ran on these devices and achieved this much in one second."""
+    peak = peak_tflops(workers[0].name, "bf16")
+    units = [unit for device in workers for unit in device.compute_units()]
+    flops = achieved_tflops * 1e12
+    return efficiency(flops, flops, 1, 1.0, peak, units)
+
+
+def test_neuron_mfu_one_core() -> None:
+    # One worker pinned to one NeuronCore doing 47.5 TFLOP/s is at half of that core's 95.
+    # (Matched to the chip's 190 it read 25%: 2x too low.)
+    e = _neuron_mfu([_neuron("0")], 47.5)
+    assert (e.devices, e.units, e.peak_tflops) == (1, ("neuroncore:0",), 95.0)
+    assert e.useful_mfu == pytest.approx(0.5)
+    # Not pinned and not spreading batches: the model runs on one core of the 24 it may see.
+    alone = _neuron_mfu([_neuron(None, visible=24)], 47.5)
+    assert alone.units == ("neuroncore:0",) and alone.useful_mfu == pytest.approx(0.5)
+
+
+def test_neuron_mfu_two_cores_of_one_chip() -> None:
+    # Two workers, one per core (--devices neuron:0 neuron:1), 95 TFLOP/s together: 50%
+    # (two distinct worker devices x the chip's 190 read 25%).
+    e = _neuron_mfu([_neuron("0"), _neuron("1")], 95.0)
+    assert (e.devices, e.peak_total_tflops) == (2, 190.0)
+    assert e.useful_mfu == pytest.approx(0.5)
+
+
+def test_neuron_mfu_one_chip_by_data_parallel() -> None:
+    # One worker spreading its batches over both cores of the chip occupies the whole chip.
+    e = _neuron_mfu([_neuron("0-1", parallel=True)], 95.0)
+    assert e.units == ("neuroncore:0", "neuroncore:1")
+    assert e.peak_total_tflops == 190.0 and e.useful_mfu == pytest.approx(0.5)
+
+
+def test_neuron_mfu_twelve_chips() -> None:
+    # inf2.48xlarge: 12 chips, 24 workers each pinned to one core, 1,140 TFLOP/s together: 50%.
+    # (Plain "neuron" x 24 workers counted one device of 190 TFLOP/s: 600%, 12x too high.)
+    e = _neuron_mfu([_neuron(str(core)) for core in range(24)], 1140.0)
+    assert (e.devices, e.peak_total_tflops) == (24, 2280.0)
+    assert e.useful_mfu == pytest.approx(0.5)
+    assert not e.mfu_error
+
+
+def test_trainium2_logical_core_counts_its_physical_cores() -> None:
+    # trn2 with LNC=2: one logical core is two NeuronCore-v3 of 667/8 TFLOP/s each.
+    e = _neuron_mfu([_neuron("0", target="trn2")], 667.0 / 8)
+    assert e.units == ("neuroncore:0.0", "neuroncore:0.1")
+    assert e.useful_mfu == pytest.approx(0.5)
+
+
+def test_cuda_units_follow_the_visible_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    assert TorchDevice(torch.device("cuda:0")).compute_units() == ("gpu:3",)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert TorchDevice(torch.device("cuda:1")).compute_units() == ("gpu:1",)
+    assert TorchDevice(torch.device("cpu")).compute_units() == ("cpu",)

@@ -1,6 +1,13 @@
 import pytest
 
-from profilers.throughput import BatchTiming, Throughput, throughput, windowed_throughput
+from profilers.throughput import (
+    BatchTiming,
+    Throughput,
+    known_until,
+    recent_rate,
+    throughput,
+    windowed_throughput,
+)
 
 
 def _steady(
@@ -88,20 +95,66 @@ def test_windowed_none_with_too_few_windows() -> None:
     assert t.windowed is None
 
 
-def test_windowed_needs_three_kept_windows_holding_a_batch() -> None:
-    # 2.0 s batches from 0 to 10: ends at 2,4,6,8,10 -> windows 2,4,6,8,10; kept 1..9 hold ends
-    # in 2,4,6,8 (four windows with batches) -> given; count includes the empty windows.
+def test_windowed_attributes_batches_longer_than_a_window_by_overlap() -> None:
+    # 2.0 s batches of 8 sequences from 0 to 10: windows 0..10 (the end at 10.0 opens window 10),
+    # kept 1..9; every kept window lies inside one batch and gets half of it: 4 sequences.
     timings = _steady(0, start=0.0, count=5, period=2.0)
     w = windowed_throughput(timings)
     assert w is not None
     assert w.count == 9
-    assert w.windows_with_batches == 4
-    assert w.sequences_per_s_avg == pytest.approx(32 / 9)
-    assert w.sequences_per_s_peak == 8.0
-    # 3 s batches from 0 to 12: ends 3,6,9,12 -> kept 1..11 hold 3,6,9: exactly three -> given
-    assert windowed_throughput(_steady(0, 0.0, 4, 3.0)) is not None
-    # 4 s batches from 0 to 12: ends 4,8,12 -> kept 1..11 hold 4 and 8 only -> None
-    assert windowed_throughput(_steady(0, 0.0, 3, 4.0)) is None
+    assert w.windows_with_batches == 9
+    assert w.sequences_per_s_avg == pytest.approx(4.0)
+    assert w.sequences_per_s_peak == pytest.approx(4.0)  # attribution by end said 8.0
+
+
+def test_windowed_peak_of_long_batches_matches_sustained_rate() -> None:
+    # The reported case: batches of 8 sequences lasting 9.4 s, 1 s windows. Attributing each batch
+    # to the window its end falls in gave a peak of 8.0 seq/s against 0.85 sustained.
+    timings = _steady(0, start=0.0, count=4, period=9.4)
+    t = throughput(timings)
+    assert t is not None and t.windowed is not None
+    assert t.sequences_per_s == pytest.approx(8 / 9.4)
+    assert t.windowed.sequences_per_s_peak == pytest.approx(8 / 9.4)
+    assert t.windowed.sequences_per_s_avg == pytest.approx(8 / 9.4)
+
+
+def test_windowed_keeps_empty_windows_and_needs_three_with_work() -> None:
+    # Two 1 s batches of 8 at [1, 2] and [5, 6], plus one at [8.5, 9]: windows 0..9, kept 1..8.
+    # Windows 1, 5 get 8 sequences each, window 8 gets the last batch's 8: three with work;
+    # windows 2, 3, 4, 6, 7 are empty and count in the average.
+    timings = [
+        BatchTiming(0, 0.0, 0.5, 0, 0, 0),
+        BatchTiming(0, 1.0, 2.0, 8, 800, 1024),
+        BatchTiming(0, 5.0, 6.0, 8, 800, 1024),
+        BatchTiming(0, 8.5, 9.0, 8, 800, 1024),
+    ]
+    w = windowed_throughput(timings)
+    assert w is not None
+    assert (w.count, w.windows_with_batches) == (8, 3)
+    assert w.sequences_per_s_avg == pytest.approx(24 / 8)
+    assert w.sequences_per_s_peak == pytest.approx(8.0)
+    # 0.5 s batches at [0, 0.5] and [1, 1.5] only: windows 0..1, none kept -> None
+    assert windowed_throughput(timings[:2]) is None
+
+
+def test_recent_rate_by_overlap_never_empty() -> None:
+    # 2 s batches of 8 sequences: over the last second before t=4 the second batch ran half of
+    # its span: 4 sequences in 1 s. Counting batches finished in the last second gives 8/s just
+    # after a batch ends and nothing (a dropped point) a second later; the rate is 4/s throughout.
+    timings = _steady(0, start=0.0, count=2, period=2.0)
+    assert recent_rate(timings, until=4.0, window_s=1.0) == pytest.approx(4.0)
+    assert recent_rate(timings, until=4.0, window_s=5.0) == pytest.approx(16 / 4)  # run is 4 s old
+    assert recent_rate(timings, until=3.0, window_s=2.0) == pytest.approx((4 + 4) / 2)
+    with pytest.raises(ValueError):
+        recent_rate(timings, until=4.0, window_s=0.0)
+
+
+def test_known_until_waits_for_running_workers() -> None:
+    timings = _steady(0, 0.0, 4, 1.0) + _steady(1, 0.0, 2, 1.75)  # last ends 4.0 and 3.5
+    assert known_until(timings, running={0, 1}) == 3.5
+    assert known_until(timings, running={0}) == 4.0  # worker 1 has finished
+    assert known_until(timings, running=set()) == 4.0
+    assert known_until([], running={0}) is None
 
 
 def test_windowed_other_window_width() -> None:

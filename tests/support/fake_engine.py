@@ -57,6 +57,7 @@ def _loaded(task: WorkerTask) -> Loaded:
         lengths=lengths,
         special_tokens=2,
         threads=1,
+        compute_units=("cpu",),
     )
 
 

@@ -24,6 +24,9 @@ INSTALL_HINT = (
 # NeuronCores per Neuron device, from AWS's instance tables (inf2.xlarge: 1 device, 2 cores;
 # trn1.32xlarge: 16 devices, 32 cores). trn2 depends on the logical-core setting: not guessed.
 CORES_PER_DEVICE = {"inf2": 2, "trn1": 2, "trn1n": 2}
+# Physical NeuronCores per logical core: Trainium2 combines two by default (Logical NeuronCore
+# Configuration, LNC=2; NEURON_LOGICAL_NC_CONFIG=1 turns it off); earlier chips have no LNC.
+DEFAULT_LOGICAL_CORE_SIZE = {"trn2": 2}
 
 TorchNeuronx = Any  # the torch_neuronx module, or a stand-in with the same trace/DataParallel
 
@@ -92,3 +95,17 @@ def visible_core_count(
     devices = neuron_device_files() if device_files is None else device_files
     per_device = CORES_PER_DEVICE.get(target)
     return len(devices) * per_device if devices and per_device else None
+
+
+def logical_core_size(env: Mapping[str, str], target: str) -> int:
+    """Physical NeuronCores per logical core for ``target``: ``NEURON_LOGICAL_NC_CONFIG`` on
+    trn2 (default 2), always 1 on inf2 and trn1."""
+    default = DEFAULT_LOGICAL_CORE_SIZE.get(target)
+    if default is None:
+        return 1
+    text = env.get("NEURON_LOGICAL_NC_CONFIG", "").strip()
+    if not text:
+        return default
+    if text not in ("1", "2"):
+        raise UnsupportedError(f"cannot read NEURON_LOGICAL_NC_CONFIG={text!r}: use 1 or 2")
+    return int(text)

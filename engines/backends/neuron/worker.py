@@ -25,7 +25,7 @@ from .buckets import describe_buckets, plan_neuron_workload
 from .cache import CompileCache
 from .checks import check_neuron_spec, neuron_notes
 from .engine import compile_buckets
-from .sdk import TorchNeuronx
+from .sdk import TorchNeuronx, logical_core_size, parse_core_list, visible_core_count
 
 Send = Callable[[WorkerMessage], None]
 
@@ -39,6 +39,9 @@ class NeuronCoreDevice(TorchDevice):
     target: str = "inf2"
     cores: str | None = None
     notes: tuple[str, ...] = ()
+    data_parallel: bool = False
+    visible_cores: int | None = None  # how many cores this process may use, when known
+    logical_size: int = 1  # physical NeuronCores per logical core (trn2's LNC setting)
 
     @property
     def is_cuda(self) -> bool:
@@ -48,6 +51,21 @@ class NeuronCoreDevice(TorchDevice):
     def name(self) -> str:
         where = f", core {self.cores}" if self.cores else ""
         return f"AWS NeuronCore ({self.target}{where})"
+
+    def compute_units(self) -> tuple[str, ...]:
+        """The NeuronCores the model runs on: every visible core with ``--neuron-data-parallel``,
+        else the first visible one (a traced model loaded in a process runs on one core, though
+        the runtime reserves all it may see). Physical cores: on trn2 a logical core of LNC=2
+        is two NeuronCore-v3, the unit its peak is given per."""
+        listed = parse_core_list(self.cores) if self.cores else []
+        count = len(listed) or self.visible_cores or 1
+        logical = listed or list(range(count))
+        used = logical if self.data_parallel else logical[:1]
+        if self.logical_size == 1:
+            return tuple(f"neuroncore:{core}" for core in used)
+        return tuple(
+            f"neuroncore:{core}.{part}" for core in used for part in range(self.logical_size)
+        )
 
     def synchronize(self) -> None:
         """Nothing queued: the traced call is synchronous."""
@@ -86,6 +104,9 @@ def open_neuron_worker(
         target=spec.neuron_target,
         cores=values.get("NEURON_RT_VISIBLE_CORES") or None,
         notes=notes,
+        data_parallel=spec.neuron_data_parallel,
+        visible_cores=visible_core_count(values, spec.neuron_target),
+        logical_size=logical_core_size(values, spec.neuron_target),
     )
     return bucketed, opened
 

@@ -106,7 +106,7 @@ def test_packed_worker_runs_and_matches_the_fp32_reference(
     assert quality.metrics["max_abs_error"] < 1e-3 * quality.metrics["reference_max_abs"]
     assert quality.metrics["sequences"] == sum(b.sequences for b in loaded.batches[:2])
 
-    result = result_of(tiny_spec(**settings, **VARIED), messages, tmp_path)
+    result = result_of(tiny_spec(**settings, **VARIED), messages)
     assert result.workload["measured_padding_fraction"] == 0.0
     assert loaded.shape.sequence_linear_params == 0  # no pooler runs on packed rows
 
@@ -118,7 +118,7 @@ def test_packed_flops_count_each_sequence_on_its_own(
     useful FLOPs, where a padded batch of the same sequences computes more."""
     settings = {"packing": True, "token_budget": 160, **VARIED}
     messages = run_in_process(monkeypatch, **settings)
-    result = result_of(tiny_spec(**settings), messages, tmp_path)
+    result = result_of(tiny_spec(**settings), messages)
     efficiency = result.efficiency
     assert efficiency["padded_flops"] == efficiency["useful_flops"] > 0
 

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from profilers.telemetry import Energy, GpuSample, TelemetrySample, energy_between
+from profilers.telemetry import (
+    Energy,
+    GpuSample,
+    HostSample,
+    RaplReader,
+    TelemetrySample,
+    energy_between,
+)
 
 
 def _samples(
@@ -39,16 +47,42 @@ def test_energy_counter() -> None:
         average_watts=550.0 / 3.0,
         method="nvml-energy-counter",
         reason=None,
+        window_s=3.0,
     )
 
 
-def test_energy_counter_uses_the_nearest_samples_and_their_window() -> None:
+def test_energy_counter_is_interpolated_at_the_window_edges() -> None:
+    # 100 J in the second [0, 1], 150 J in each of [1, 2] and [2, 3]. The window 0.9 .. 2.2:
+    # 0.1 s at 100 W + 1 s at 150 W + 0.2 s at 150 W = 10 + 150 + 30 = 190 J over 1.3 s.
+    # (Taking the nearest samples, 1.0 and 2.0, gave 150 J over 1.0 s and divided it by the
+    # sequences of the whole 1.3 s.)
     samples = _samples([0.0, 1.0, 2.0, 3.0], [[1.0]] * 4, [[0], [100_000], [250_000], [400_000]])
     energy = energy_between(samples, 0.9, 2.2, sequences=10)
     assert energy.method == "nvml-energy-counter"
-    assert energy.joules == 150.0
-    assert energy.average_watts == 150.0  # over the samples' window, 1.0 s to 2.0 s
-    assert energy.joules_per_sequence == 15.0
+    assert energy.joules == pytest.approx(190.0)
+    assert energy.window_s == pytest.approx(1.3)
+    assert energy.average_watts == pytest.approx(190.0 / 1.3)
+    assert energy.joules_per_sequence == pytest.approx(19.0)
+
+
+def test_energy_counter_window_starting_after_the_first_batch_end() -> None:
+    # The reported case: the measured window starts at the first batch start (t=10.0) while the
+    # old start reading came when the first batch ended (t=10.8); a steady 200 W is read from
+    # samples every 0.5 s. Exactly the window: 200 W x 5 s = 1000 J for every sequence measured.
+    times = [9.5 + 0.5 * i for i in range(13)]  # 9.5 .. 15.5
+    samples = _samples(times, [[200.0]] * 13, [[int(200_000 * (t - 9.5))] for t in times])
+    energy = energy_between(samples, 10.0, 15.0, sequences=50)
+    assert energy.joules == pytest.approx(1000.0)
+    assert energy.joules_per_sequence == pytest.approx(20.0)
+    assert energy.average_watts == pytest.approx(200.0)
+
+
+def test_energy_counter_extrapolated_a_little_beyond_the_last_sample() -> None:
+    samples = _samples([0.0, 1.0, 2.0], [[1.0]] * 3, [[0], [100_000], [200_000]])
+    assert energy_between(samples, 0.5, 2.5, 4).joules == pytest.approx(200.0)
+    far = energy_between(samples, 0.5, 3.5, 4)
+    assert far.method == "none"  # power integration is held to the same 1 s reach
+    assert far.reason is not None and "no samples around the start and the end" in far.reason
 
 
 def test_energy_counter_of_chosen_gpus_only() -> None:
@@ -89,27 +123,58 @@ def test_counter_going_backwards_falls_back() -> None:
     assert energy.method == "nvml-power-integration"
     assert energy.joules == 20.0
     assert energy.reason == (
-        "NVML energy counter: energy counter of GPU 0 went backwards (driver reloaded?)"
+        "NVML energy counter: GPU 0: the counter went backwards (driver reloaded?)"
     )
+
+
+def _host(times: list[float], energies_uj: list[int | None]) -> list[TelemetrySample]:
+    return [
+        TelemetrySample(t=t, host=HostSample((), None, None, None, cpu_energy_uj=e))
+        for t, e in zip(times, energies_uj, strict=True)
+    ]
 
 
 def test_rapl_when_no_gpu() -> None:
-    samples = [TelemetrySample(t=0.0), TelemetrySample(t=2.0)]
-    energy = energy_between(
-        samples, 0.0, 2.0, sequences=5, rapl_start_uj=1_000_000, rapl_end_uj=3_500_000
-    )
+    samples = _host([0.0, 1.0, 2.0], [1_000_000, 2_000_000, 3_500_000])
+    energy = energy_between(samples, 0.0, 2.0, sequences=5)
     assert energy == Energy(
         joules=2.5,
         joules_per_sequence=0.5,
         average_watts=1.25,
         method="rapl",
         reason="no GPU in the samples",
+        window_s=2.0,
     )
+    # interpolated at the edges: 0.5 .. 1.5 holds 0.5 J + 0.75 J
+    assert energy_between(samples, 0.5, 1.5, sequences=1).joules == pytest.approx(1.25)
+
+
+def test_rapl_wraps_are_counted_by_sampling(tmp_path: Path) -> None:
+    # A package counter of range 100 kJ at 100 W wraps 2.5 times in 2,500 s. Two readings a run
+    # apart see 50 kJ (the half wrap left over: 0.2x the truth); read at every telemetry sample
+    # (here every 100 s), the running total counts each wrap: 250 kJ.
+    zone = tmp_path / "intel-rapl:0"
+    zone.mkdir()
+    (zone / "name").write_text("package-0")
+    (zone / "max_energy_range_uj").write_text(str(100_000_000_000))
+    energy_file = zone / "energy_uj"
+    energy_file.write_text("0")
+    reader = RaplReader(tmp_path)
+    samples = []
+    for second in range(0, 2501, 100):  # sampled every 100 s at 100 W: 10 kJ apart, no wrap lost
+        energy_file.write_text(str((second * 100 * 1_000_000) % 100_000_000_000))
+        host = HostSample((), None, None, None, cpu_energy_uj=reader.read_uj())
+        samples.append(TelemetrySample(t=float(second), host=host))
+    energy = energy_between(samples, 0.0, 2500.0, sequences=1)
+    assert energy.method == "rapl"
+    assert energy.joules == pytest.approx(250_000.0)  # 100 W x 2,500 s
 
 
 def test_rapl_when_gpu_figures_are_all_missing() -> None:
     samples = _samples([0.0, 1.0], [[None], [None]])
-    energy = energy_between(samples, 0.0, 1.0, sequences=1, rapl_start_uj=0, rapl_end_uj=2_000_000)
+    for sample, uj in zip(samples, (0, 2_000_000), strict=True):
+        object.__setattr__(sample, "host", HostSample((), None, None, None, cpu_energy_uj=uj))
+    energy = energy_between(samples, 0.0, 1.0, sequences=1)
     assert energy.method == "rapl"
     assert energy.joules == 2.0
     assert energy.reason == (
@@ -125,10 +190,10 @@ def test_none() -> None:
 
 
 def test_rapl_readings_backwards() -> None:
-    energy = energy_between([], 0.0, 1.0, sequences=1, rapl_start_uj=10, rapl_end_uj=5)
+    energy = energy_between(_host([0.0, 1.0], [10, 5]), 0.0, 1.0, sequences=1)
     assert energy.method == "none"
     assert energy.reason == (
-        "no GPU in the samples; RAPL: the end reading is below the start reading"
+        "no GPU in the samples; RAPL: the counter went backwards (driver reloaded?)"
     )
 
 
@@ -145,7 +210,7 @@ def test_single_sample_is_not_enough() -> None:
     energy = energy_between(samples, 0.0, 1.0, sequences=1)
     assert energy.method == "none"
     assert energy.reason == (
-        "NVML energy counter: the window holds fewer than two samples; "
+        "NVML energy counter: GPU 0: no samples around the start and the end (within 1 s); "
         "NVML power: fewer than two power samples in the window; RAPL: no readings"
     )
 
@@ -155,7 +220,7 @@ def test_samples_far_from_the_window() -> None:
     energy = energy_between(samples, 0.0, 2.0, sequences=1)
     assert energy.method == "none"
     assert energy.reason == (
-        "NVML energy counter: no sample within 1 s of the start and of the end; "
+        "NVML energy counter: GPU 0: no samples around the start and the end (within 1 s); "
         "NVML power: fewer than two power samples in the window; RAPL: no readings"
     )
 

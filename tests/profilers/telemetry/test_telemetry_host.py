@@ -146,6 +146,7 @@ def test_procfs_path(tmp_path: Path) -> None:
     assert host.memory_total_bytes == 16000 * 1024
     assert host.memory_used_bytes == 12000 * 1024
     assert host.process_rss_bytes == {4242: 300 * os.sysconf("SC_PAGE_SIZE")}
+    assert host.process_cpu_s == {}  # no /proc/4242/stat: CPU time unknown, not zero
     (proc / "4242" / "statm").write_text("")  # the process is gone
     host = sampler.sample()
     assert host.process_rss_bytes == {}
@@ -153,6 +154,22 @@ def test_procfs_path(tmp_path: Path) -> None:
     assert sampler.vanished == frozenset({4242, 4343})
     sampler.close()
     assert not sampler.uses_procfs
+
+
+def test_procfs_cpu_seconds_of_host_and_watched_process(tmp_path: Path) -> None:
+    ticks = os.sysconf("SC_CLK_TCK")
+    proc = tmp_path / "proc"
+    _fake_proc(proc, (130, 110), (210, 10, 500))
+    (proc / "meminfo").write_text("MemTotal: 16000 kB\nMemAvailable: 4000 kB\n")
+    (proc / "77").mkdir()
+    (proc / "77" / "statm").write_text("5000 300 100 10 0 200 0\n")
+    # the command name may hold spaces and parentheses; utime 250 and stime 50 ticks follow it
+    fields = ["S", "1", "1", "1", "0", "-1", "0", "0", "0", "0", "0", "250", "50"]
+    (proc / "77" / "stat").write_text(f"77 (py (x) y) {' '.join(fields)} 0 0 20 0\n")
+    host = HostSampler([77], proc_root=proc).sample()
+    assert host.cpu_busy_s == pytest.approx((130 + 0) / ticks)  # cpu0 busy 130, cpu1 none
+    assert host.process_cpu_s == {77: pytest.approx(300 / ticks)}
+    assert host.own_cpu_s is not None and host.own_cpu_s > 0
 
 
 def test_procfs_without_memavailable_falls_back_to_psutil(tmp_path: Path) -> None:

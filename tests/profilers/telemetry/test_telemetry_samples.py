@@ -28,6 +28,10 @@ def test_host_sample_to_dict() -> None:
         "memory_used_bytes": 1024,
         "memory_total_bytes": 4096,
         "process_rss_bytes": {42: 512},
+        "cpu_busy_s": None,
+        "process_cpu_s": {},
+        "own_cpu_s": None,
+        "cpu_energy_uj": None,
     }
 
 
