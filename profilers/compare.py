@@ -14,6 +14,7 @@ from typing import Any
 
 from engines.errors import InvalidInputError
 from profilers.result import Result
+from profilers.sections import Sections
 
 
 @dataclass(frozen=True)
@@ -21,19 +22,16 @@ class Metric:
     key: str
     label: str
     unit: str
-    path: tuple[str, ...]
+    path: tuple[str, str]  # (section, figure) of profilers.sections
     scale: float
     higher_is_better: bool
 
     def value(self, result: Result) -> float | None:
-        data: Any = result.to_dict()
-        for part in self.path:
-            if not isinstance(data, Mapping):
-                return None
-            data = data.get(part)
-        if isinstance(data, bool) or not isinstance(data, int | float) or not math.isfinite(data):
-            return None
-        return float(data) * self.scale
+        """The figure in this metric's unit, or None when the Result has none."""
+        section_name, figure = self.path
+        section = getattr(Sections.of(result), section_name)
+        value = None if section is None else getattr(section, figure)
+        return None if value is None else float(value) * self.scale
 
 
 METRICS: tuple[Metric, ...] = (

@@ -5,26 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from engines.errors import InvalidInputError
+from profilers.coerce import text
 from profilers.result import Result
+from profilers.sections import Sections
 
 FORMATS = ("json", "csv", "md")
 
 
-def _get(data: dict[str, Any] | None, *path: str) -> Any:
-    value: Any = data
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _optimizations(spec: dict[str, Any]) -> str:
-    parts = [spec.get("dtype", "fp32")]
+def optimizations(spec: Mapping[str, Any]) -> str:
+    """dtype and every optimization a run used, in one line (``fp16 int8-dynamic sdpa``)."""
+    parts = [str(spec.get("dtype", "fp32"))]
     if spec.get("autocast"):
         parts.append("autocast")
     if spec.get("int8", "none") != "none":
@@ -34,7 +29,7 @@ def _optimizations(spec: dict[str, Any]) -> str:
     for key in ("prune_layers", "prune_heads"):
         if spec.get(key):
             parts.append(f"{key.replace('_', '-')}={spec[key]}")
-    parts.append(spec.get("attention", "sdpa"))
+    parts.append(str(spec.get("attention", "sdpa")))
     if spec.get("packing"):
         parts.append("packed")
     if spec.get("compile", "none") != "none":
@@ -42,47 +37,80 @@ def _optimizations(spec: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _batching(spec: dict[str, Any]) -> str:
+def batching(spec: Mapping[str, Any]) -> str:
+    """The batching of a run: ``8``, ``8@buckets`` or ``budget 4096``."""
     if spec.get("buckets"):
-        return f"{spec['batch_size']}@buckets"
+        return f"{spec.get('batch_size')}@buckets"
     if spec.get("token_budget"):
         return f"budget {spec['token_budget']}"
     return str(spec.get("batch_size"))
 
 
-# (column, header, getter) — the one definition of a summary table row.
-COLUMNS: tuple[tuple[str, str, Callable[[Result], Any]], ...] = (
-    ("run_id", "run", lambda r: r.run_id),
-    ("model", "model", lambda r: r.spec.get("model")),
-    ("device", "device", lambda r: ",".join(r.spec.get("devices") or []) or r.spec.get("device")),
-    ("optimizations", "optimizations", lambda r: _optimizations(r.spec)),
-    ("batch", "batch", lambda r: _batching(r.spec)),
-    ("workers", "workers", lambda r: r.spec.get("workers")),
-    ("status", "status", lambda r: r.status),
-    ("p50_ms", "p50 ms", lambda r: _ms(_get(r.latency, "p50"))),
-    ("p99_ms", "p99 ms", lambda r: _ms(_get(r.latency, "p99"))),
-    ("sequences_per_s", "seq/s", lambda r: _get(r.throughput, "sequences_per_s")),
-    ("tokens_per_s", "tok/s", lambda r: _get(r.throughput, "tokens_per_s")),
-    ("residues_per_s", "res/s", lambda r: _get(r.throughput, "residues_per_s")),
-    ("max_ram_mb", "RSS MB", lambda r: _get(r.memory, "max_ram")),
-    ("max_allocated_mb", "alloc MB", lambda r: _get(r.memory, "max_allocated")),
-    ("useful_mfu_pct", "MFU %", lambda r: _pct(_get(r.efficiency, "useful_mfu"))),
-    ("joules_per_sequence", "J/seq", lambda r: _get(r.energy, "joules_per_sequence")),
-    ("usd_per_million", "$/1M", lambda r: _get(r.cost, "per_million_sequences")),
-    ("message", "message", lambda r: r.message),
-)
+def run_device(spec: Mapping[str, Any]) -> str | None:
+    """The device a run used, or its workers' devices joined by commas."""
+    devices = spec.get("devices")
+    if isinstance(devices, list) and devices:
+        return ",".join(str(d) for d in devices)
+    return text(spec.get("device"))
 
 
-def _ms(seconds: Any) -> float | None:
+def ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
 
-def _pct(fraction: Any) -> float | None:
+def pct(fraction: float | None) -> float | None:
     return None if fraction is None else fraction * 100
 
 
+@dataclass(frozen=True)
+class Figures:
+    """A Result with its spec and typed sections, read once for every column."""
+
+    result: Result
+    spec: Mapping[str, Any]
+    sections: Sections
+
+    @classmethod
+    def of(cls, result: Result) -> Figures:
+        spec = result.spec if isinstance(result.spec, Mapping) else {}
+        return cls(result, spec, Sections.of(result))
+
+    def latency_ms(self, name: str) -> float | None:
+        latency = self.sections.latency
+        return ms(getattr(latency, name)) if latency else None
+
+
+def _section(figures: Figures, section: str, name: str) -> Any:
+    value = getattr(figures.sections, section)
+    return None if value is None else getattr(value, name)
+
+
+# (column, header, getter) — the one definition of a summary table row.
+COLUMNS: tuple[tuple[str, str, Callable[[Figures], Any]], ...] = (
+    ("run_id", "run", lambda f: f.result.run_id),
+    ("model", "model", lambda f: f.spec.get("model")),
+    ("device", "device", lambda f: run_device(f.spec)),
+    ("optimizations", "optimizations", lambda f: optimizations(f.spec)),
+    ("batch", "batch", lambda f: batching(f.spec)),
+    ("workers", "workers", lambda f: f.spec.get("workers")),
+    ("status", "status", lambda f: f.result.status),
+    ("p50_ms", "p50 ms", lambda f: f.latency_ms("p50")),
+    ("p99_ms", "p99 ms", lambda f: f.latency_ms("p99")),
+    ("sequences_per_s", "seq/s", lambda f: _section(f, "throughput", "sequences_per_s")),
+    ("tokens_per_s", "tok/s", lambda f: _section(f, "throughput", "tokens_per_s")),
+    ("residues_per_s", "res/s", lambda f: _section(f, "throughput", "residues_per_s")),
+    ("max_ram_mb", "RSS MB", lambda f: _section(f, "memory", "max_ram")),
+    ("max_allocated_mb", "alloc MB", lambda f: _section(f, "memory", "max_allocated")),
+    ("useful_mfu_pct", "MFU %", lambda f: pct(_section(f, "efficiency", "useful_mfu"))),
+    ("joules_per_sequence", "J/seq", lambda f: _section(f, "energy", "joules_per_sequence")),
+    ("usd_per_million", "$/1M", lambda f: _section(f, "cost", "per_million_sequences")),
+    ("message", "message", lambda f: f.result.message),
+)
+
+
 def summary_row(result: Result) -> dict[str, Any]:
-    return {name: get(result) for name, _, get in COLUMNS}
+    figures = Figures.of(result)
+    return {name: get(figures) for name, _, get in COLUMNS}
 
 
 def format_value(value: Any) -> str:
@@ -120,10 +148,9 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
 
 
 def to_markdown(results: Sequence[Result]) -> str:
-    shown = [c for c in COLUMNS if c[0] not in ("run_id", "message")]
-    table = markdown_table(
-        [h for _, h, _ in shown], [[get(r) for _, _, get in shown] for r in results]
-    )
+    shown = [(name, header) for name, header, _ in COLUMNS if name not in ("run_id", "message")]
+    rows = [summary_row(r) for r in results]
+    table = markdown_table([h for _, h in shown], [[row[n] for n, _ in shown] for row in rows])
     notes = [f"- {r.run_id}: {r.status}: {r.message}" for r in results if r.message]
     text = "# plmprof results\n\n" + table
     if notes:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import InvalidInputError
+from profilers.coerce import describe
+from profilers.sections import SECTIONS, read_workers
 
 SCHEMA_VERSION = "1.0"
 
@@ -58,7 +60,32 @@ class Result:
                 f"(reads {SCHEMA_VERSION})"
             )
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        result = cls(**{k: v for k, v in data.items() if k in names})
+        result.repair()
+        return result
+
+    def repair(self) -> list[str]:
+        """Read every section through its typed class (``profilers.sections``): in a damaged or
+        hand-edited file, a figure that cannot be read becomes null, a section that is not a
+        table is dropped, and a note in ``notes`` says so. Returns those notes."""
+        notes: list[str] = []
+        for name, kind in SECTIONS.items():
+            before = len(notes)
+            section = kind.from_dict(getattr(self, name), notes)
+            if len(notes) > before:
+                setattr(self, name, section.to_dict() if section is not None else None)
+        before = len(notes)
+        workers = read_workers(self.workers, notes)
+        if len(notes) > before:
+            self.workers = [w.to_dict() for w in workers]
+        if not isinstance(self.notes, list) or not all(isinstance(n, str) for n in self.notes):
+            notes.append(f"notes: {describe(self.notes)} is not a list of text; read as none")
+            self.notes = []
+        if self.message is not None and not isinstance(self.message, str):
+            notes.append(f"message: {describe(self.message)} is not text; read as missing")
+            self.message = None
+        self.notes.extend(f"on loading: {note}" for note in notes)
+        return notes
 
     def save(self, path: str | Path) -> Path:
         """Write as JSON atomically (a crash never leaves half a file)."""

@@ -11,6 +11,7 @@ saved so that nothing measured is lost.
 - ``max_batch``: the largest batch that fits in memory.
 """
 
+from profilers.layout import MAX_BATCH_FILE, PROBES_FOLDER, REPORT_FILE, SWEEP_CSV, SWEEP_FILE
 from profilers.sweep.execution import (
     DEFAULT_OVERHEAD_S,
     Executor,
@@ -36,16 +37,7 @@ from profilers.sweep.max_batch import (
 )
 from profilers.sweep.points import PENDING, SKIPPED, SweepPoint, expand, point_key, point_slug
 from profilers.sweep.run import EventCallback, Sweep, SweepEvent, SweepOutcome
-from profilers.sweep.store import (
-    MAX_BATCH_FILE,
-    PROBES_FOLDER,
-    REPORT_FILE,
-    SWEEP_CSV,
-    SWEEP_FILE,
-    load_sweep_grid,
-    prepare_folder,
-    write_text_atomic,
-)
+from profilers.sweep.store import load_sweep_grid, prepare_folder, write_text_atomic
 
 __all__ = [
     "DEFAULT_OVERHEAD_S",

@@ -16,6 +16,7 @@ from typing import Any
 from engines.errors import InvalidInputError
 from engines.messages import Status
 from engines.spec import RunSpec
+from profilers.layout import MAX_BATCH_FILE, MAX_BATCH_KIND, PROBES_FOLDER
 from profilers.options import MeasureOptions
 from profilers.snapshot import Snapshot
 from profilers.sweep.execution import Executor, LocalExecutor
@@ -23,8 +24,6 @@ from profilers.sweep.grid import SweepGrid
 from profilers.sweep.points import SKIPPED, SweepPoint, point_key, point_slug
 from profilers.sweep.run import EventCallback, SweepEvent
 from profilers.sweep.store import (
-    MAX_BATCH_FILE,
-    PROBES_FOLDER,
     SWEEP_SCHEMA_VERSION,
     now,
     reuse_existing,
@@ -211,7 +210,7 @@ def save_max_batch(
     """Write ``max-batch.json``: every search so far and the points that could not run."""
     payload = {
         "schema_version": SWEEP_SCHEMA_VERSION,
-        "kind": "plmprof-max-batch",
+        "kind": MAX_BATCH_KIND,
         "updated_at": now(),
         "searches": [s.to_dict() for s in searches],
         "skipped": skipped_entries(skipped),

@@ -15,6 +15,7 @@ from typing import Any
 from engines.messages import Status
 from engines.preflight import check_runnable
 from engines.spec import RunSpec
+from profilers.layout import SWEEP_KIND
 from profilers.result import Result
 from profilers.snapshot import Snapshot
 from profilers.sweep.execution import Executor, LocalExecutor, PointRun, time_left_s
@@ -195,7 +196,7 @@ class Sweep:
             counts[point.status] = counts.get(point.status, 0) + 1
         return {
             "schema_version": SWEEP_SCHEMA_VERSION,
-            "kind": "plmprof-sweep",
+            "kind": SWEEP_KIND,
             "created_at": self.created_at,
             "updated_at": now(),
             "interrupted": self.interrupted,

@@ -22,17 +22,13 @@ from typing import Any
 from engines.errors import InvalidInputError, PlmprofError
 from engines.messages import Status
 from profilers.export import COLUMNS, summary_row
+from profilers.layout import REPORT_FILE, SWEEP_CSV, SWEEP_FILE, SWEEP_KIND
 from profilers.report import build_report, load_folder, read_result, render_report
 from profilers.result import Result
 from profilers.sweep.grid import SweepGrid
 from profilers.sweep.points import SweepPoint
 
 SWEEP_SCHEMA_VERSION = "1.0"
-SWEEP_FILE = "sweep.json"
-SWEEP_CSV = "sweep.csv"
-REPORT_FILE = "report.md"
-MAX_BATCH_FILE = "max-batch.json"
-PROBES_FOLDER = "probes"
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
@@ -130,7 +126,7 @@ def load_sweep_grid(folder: Path) -> SweepGrid:
             f"no {SWEEP_FILE} in '{folder}' to resume from; give the grid (flags or --grid) again"
         )
     data = read_json(path)
-    if data.get("kind") != "plmprof-sweep" or "grid" not in data:
+    if data.get("kind") != SWEEP_KIND or "grid" not in data:
         raise InvalidInputError(f"'{path}' is not a plmprof sweep file")
     return SweepGrid.from_dict(data["grid"])
 
