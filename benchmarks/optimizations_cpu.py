@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from engines.backends.torch_device import cpu_name
+from engines.detect import cpu_name
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.result import Result

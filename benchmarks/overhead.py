@@ -35,9 +35,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from engines.backends.torch_device import TORCH_DTYPES, cpu_name, open_device
+from engines.backends.torch_device import TORCH_DTYPES, open_device
 from engines.builders import build_model
 from engines.catalog import get_model_info
+from engines.detect import cpu_name
 from engines.inputs import plan_workload, to_tensors
 from engines.messages import BatchDone, Loaded, WorkerMessage
 from engines.runner import _measure, forward

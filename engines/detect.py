@@ -3,7 +3,13 @@ torch-neuronx (detected by importing it: the PyPI name is a placeholder that rai
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import platform
+import re
 from functools import cache
+
+import psutil
 
 
 @cache
@@ -17,6 +23,43 @@ def neuron_sdk() -> tuple[str | None, str]:
         return None, f"torch-neuronx failed to import: {type(exc).__name__}: {exc}"
     version = getattr(torch_neuronx, "__version__", "unknown")
     return str(version), f"torch-neuronx {version}"
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "CPU"
+
+
+def torch_build() -> tuple[str | None, str | None]:
+    """(torch version, CUDA version torch was built with or None), read from torch's
+    ``version.py`` without importing torch (which takes seconds)."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return None, None
+    path = os.path.join(next(iter(spec.submodule_search_locations)), "version.py")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None, None
+    version = re.search(r"^__version__\s*=\s*'([^']*)'", text, re.MULTILINE)
+    cuda = re.search(r"^cuda\s*(?::[^=]*)?=\s*'([^']*)'", text, re.MULTILINE)
+    return (version.group(1) if version else None), (cuda.group(1) if cuda else None)
+
+
+def default_torch_threads() -> int:
+    """The intra-op threads torch starts with: ``OMP_NUM_THREADS`` when set, else one per
+    physical core (checked against ``torch.get_num_threads()`` in the tests)."""
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 def cuda_devices() -> list[str]:

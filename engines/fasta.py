@@ -31,11 +31,16 @@ def read_fasta(path: str | Path) -> list[Protein]:
     return [_to_protein(file, record) for record in records]
 
 
-def _read_text(file: Path) -> str:
+def check_fasta_path(file: Path) -> None:
+    """Raise for a FASTA path that does not name a file (cheap: commands check it first)."""
     if not file.exists():
         raise InvalidInputError(f"FASTA file '{file}' does not exist")
     if file.is_dir():
         raise InvalidInputError(f"'{file}' is a directory, not a FASTA file")
+
+
+def _read_text(file: Path) -> str:
+    check_fasta_path(file)
     try:
         data = file.read_bytes()
     except OSError as error:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from engines.batching import Batch, bucket_batches, fixed_batches, token_budget_batches
 from engines.catalog import ModelInfo
@@ -16,6 +15,9 @@ from engines.sequences import Protein
 from engines.spec import RunSpec
 from engines.tokenizers import Tokenizer, get_tokenizer
 from engines.workloads import from_distribution, synthetic, truncate
+
+if TYPE_CHECKING:  # planning a workload needs no torch; only its tensors do
+    import torch
 
 _SYNTHETIC_BATCHES = 4
 

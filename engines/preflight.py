@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
-from engines.backends.neuron.checks import check_neuron_run
-from engines.backends.torch_device import check_cuda
+from typing import TYPE_CHECKING
+
 from engines.catalog import get_model_info
 from engines.errors import UnsupportedError
-from engines.inputs import PlannedWorkload, plan_workload
-from engines.optimizations import check as check_optimizations
 from engines.spec import RunSpec
+
+if TYPE_CHECKING:
+    from engines.inputs import PlannedWorkload
 
 
 def check_runnable(spec: RunSpec) -> PlannedWorkload:
-    """Raise a ``PlmprofError`` for anything that cannot run; return the planned workload."""
-    import torch
+    """Raise a ``PlmprofError`` for anything that cannot run; return the planned workload.
+
+    The device and optimization checks load torch, so they are imported here, after the workload
+    is planned: importing this module (as every command that may run does) and rejecting a bad
+    workload stay cheap.
+    """
+    from engines.inputs import plan_workload
 
     info = get_model_info(spec.model)
     if spec.mode != "inference":
         raise UnsupportedError(f"mode '{spec.mode}' is planned but not implemented yet")
+    planned = plan_workload(spec, info)  # the user's workload first: a missing FASTA needs no torch
+
+    import torch
+
+    from engines.backends.neuron.checks import check_neuron_run
+    from engines.backends.torch_device import check_cuda
+    from engines.optimizations import check as check_optimizations
+
     for device in spec.worker_devices():
         family = device.partition(":")[0]
         if family == "cuda":
@@ -25,4 +39,4 @@ def check_runnable(spec: RunSpec) -> PlannedWorkload:
         elif family == "neuron":
             check_neuron_run(spec, device)
     check_optimizations(spec)
-    return plan_workload(spec, info)
+    return planned

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from engines.errors import InvalidInputError
 from engines.sequences import ALLOWED_RESIDUES
+
+if TYPE_CHECKING:  # torch loads only when tensors are made: listing and validation stay fast
+    import torch
 
 _NOT_A_RESIDUE = 255  # larger than every vocabulary here, so it can mark holes in the lookup table
 _TO_X = {"U": "X", "Z": "X", "O": "X", "B": "X"}
@@ -87,6 +89,8 @@ class Tokenizer:
         width = longest if pad_to is None else pad_to
         if width < longest:
             raise ValueError(f"pad_to={pad_to} is shorter than the longest sequence ({longest})")
+        import torch
+
         input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.int64)
         attention_mask = torch.zeros((len(rows), width), dtype=torch.int64)
         for index, row in enumerate(rows):

@@ -10,7 +10,7 @@ from typing import Any
 
 import psutil
 
-from engines.backends.torch_device import cpu_name
+from engines.detect import cpu_name
 from profilers.cost import read_instance_type
 
 

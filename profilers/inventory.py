@@ -1,4 +1,8 @@
-"""What ``plmprof devices`` reports: CPU, CUDA GPUs (torch and NVML), Neuron devices, instance."""
+"""What ``plmprof devices`` reports: CPU, CUDA GPUs (torch and NVML), Neuron devices, instance.
+
+torch is imported only when it is a CUDA build (to ask which GPUs it sees): on a CPU build the
+whole report comes from files and NVML, in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,15 @@ from typing import Any
 
 import psutil
 
-from engines.backends.torch_device import cpu_name
-from engines.detect import cuda_devices, neuron_sdk
+from engines.detect import cpu_name, cuda_devices, default_torch_threads, neuron_sdk, torch_build
 from profilers.cost import read_instance_type
 from profilers.telemetry.neuron_ls import run_neuron_ls
 from profilers.telemetry.nvml import NvmlSampler
 
 
 def device_inventory() -> dict[str, Any]:
-    import torch
-
+    torch_version, torch_cuda = torch_build()
+    visible = cuda_devices() if torch_cuda else []
     nvml = NvmlSampler()
     neuron_version, neuron_note = neuron_sdk()
     listing = run_neuron_ls()
@@ -25,12 +28,19 @@ def device_inventory() -> dict[str, Any]:
             "name": cpu_name(),
             "logical_cores": os.cpu_count(),
             "memory_bytes": psutil.virtual_memory().total,
-            "torch_threads": torch.get_num_threads(),
+            "torch_threads": default_torch_threads(),
         },
         "cuda": {
-            "devices": cuda_devices(),
-            "torch_cuda": torch.version.cuda,
-            "note": None if cuda_devices() else "no CUDA device visible to torch",
+            "devices": visible,
+            "torch": torch_version,
+            "torch_cuda": torch_cuda,
+            "note": (
+                None
+                if visible
+                else "no CUDA device visible to torch"
+                if torch_cuda
+                else "none: torch is a CPU build"
+            ),
         },
         "nvml": {
             "available": nvml.available,

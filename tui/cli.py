@@ -133,8 +133,6 @@ def run(
     results_dir: ResultsDir = Path("plmprof-results"),
 ) -> None:
     """Profile one configuration headless, print a summary and export the Result."""
-    from tui.commands.run_command import execute_run
-
     spec = RunSpec(
         model=model,
         weights=weights,
@@ -173,6 +171,8 @@ def run(
         instance_type=instance_type,
         peak_tflops=peak_tflops,
     )
+    from tui.commands.run_command import execute_run  # heavy (torch): after validation
+
     raise typer.Exit(execute_run(spec, options, export, output, live_json, results_dir, err))
 
 
@@ -215,8 +215,6 @@ def compile_neuron(
     seed: int = 0,
 ) -> None:
     """Compile the Neuron buckets a run needs into the compile cache, ahead of the run."""
-    from tui.commands.compile_command import execute_compile
-
     spec = RunSpec(
         model=model,
         weights=weights,
@@ -232,6 +230,8 @@ def compile_neuron(
         neuron_data_parallel=data_parallel,
         **WorkloadFlags(seq_len, lengths, fasta).to_spec_fields(),
     )
+    from tui.commands.compile_command import execute_compile  # heavy (torch): after validation
+
     raise typer.Exit(execute_compile(spec, cpu_backend, Console(), err))
 
 

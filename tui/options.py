@@ -10,6 +10,7 @@ import typer
 
 from engines.batching import parse_buckets
 from engines.errors import InvalidInputError
+from engines.fasta import check_fasta_path
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class WorkloadFlags:
             raise InvalidInputError("give one workload: --seq-len, --lengths or --fasta")
         if not chosen:
             chosen = {"seq_len": 256}
+        if self.fasta is not None:
+            check_fasta_path(Path(self.fasta))
         return {"seq_len": None, "lengths": None, "fasta": None, **chosen}
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import platform
 from dataclasses import dataclass
 
 import torch
 
+from engines.detect import cpu_name
 from engines.errors import UnsupportedError
 
 TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -65,17 +65,6 @@ class TorchDevice:
             torch.cuda.set_per_process_memory_fraction(
                 min(1.0, megabytes * 2**20 / total), self.device
             )
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "CPU"
 
 
 def open_device(device: str, dtype: str) -> TorchDevice:

@@ -1,28 +1,7 @@
 """Packed (unpadded) inference: sequence packing and variable-length attention for ESM and
 BERT encoders.
 
-See ``docs/gpu_fast_path.md``. Entry points live in :mod:`engines.packed.api`.
+See ``docs/gpu_fast_path.md``. Entry points live in :mod:`engines.packed.api` (torch) and
+:mod:`engines.packed.pack` (planning, torch only for the tensors); this package imports neither,
+so planning a workload does not load torch.
 """
-
-from engines.packed.api import (
-    ATTENTIONS,
-    PackedFeeder,
-    PackedRunner,
-    PackedTensors,
-    packed_support,
-    packed_tensors,
-)
-from engines.packed.pack import PackedBatch, PackingSummary, plan_packing, summarize
-
-__all__ = [
-    "ATTENTIONS",
-    "PackedBatch",
-    "PackedFeeder",
-    "PackedRunner",
-    "PackedTensors",
-    "PackingSummary",
-    "packed_support",
-    "packed_tensors",
-    "plan_packing",
-    "summarize",
-]

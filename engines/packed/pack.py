@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from engines.batching import PackedBatch
 from engines.errors import InvalidInputError
+
+if TYPE_CHECKING:  # planning needs no torch; only the row layout's tensors do
+    import torch
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,8 @@ class RowLayout:
 def row_layout(batch: PackedBatch, leading_special: int) -> RowLayout:
     """The row's per-token metadata; ``leading_special`` special tokens precede each sequence's
     residues (1 for ``<cls>``/``[CLS]``, 0 for T5-style tokenizers)."""
+    import torch
+
     segments = torch.tensor(batch.segments, dtype=torch.int64)
     total = batch.padded_tokens
     cu = torch.zeros(len(batch.segments) + 1, dtype=torch.int64)

@@ -26,7 +26,8 @@ def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
         )
     ]
     cuda, nvml = inv["cuda"], inv["nvml"]
-    gpu_rows = [("torch CUDA build", cuda["torch_cuda"] or "none (CPU build)")]
+    build = f"CUDA {cuda['torch_cuda']}" if cuda["torch_cuda"] else "CPU build"
+    gpu_rows = [("torch", f"{cuda['torch'] or 'not installed'} ({build})")]
     gpu_rows.append(("devices", ", ".join(cuda["devices"]) or cuda["note"]))
     gpu_rows.append(("NVML", "available" if nvml["available"] else nvml["reason"] or "absent"))
     for gpu in nvml["gpus"]:

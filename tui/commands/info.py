@@ -1,30 +1,39 @@
-"""``plmprof models`` and ``plmprof devices``."""
+"""``plmprof models`` and ``plmprof devices``: both answer from data, without loading torch."""
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from engines.builders import count_parameters
-from engines.catalog import MODELS
+from engines.catalog import MODELS, Family
 
 
 def print_models(console: Console) -> None:
-    table = Table(title="plmprof model catalog (random weights unless --weights is given)")
-    for column in ("id", "family", "parameters", "max residues", "tokenizer", "hub id", "notes"):
-        table.add_column(column, justify="right" if column == "parameters" else "left")
-    for info in MODELS.values():
-        counted = count_parameters(info)
-        mismatch = abs(counted - info.expected_params) / info.expected_params > 0.001
-        params = f"{counted:,}" + (" (!)" if mismatch else "")
+    """The catalog. Ids and counts never wrap or shrink (80 columns included); the hub id and
+    notes share the last column, which folds to whatever width is left."""
+    table = Table(
+        title="plmprof model catalog (random weights unless --weights is given)",
+        caption="parameters: the architecture's count, checked against the built model in tests",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    infos = list(MODELS.values())
+    # Fixed widths: rich would otherwise share out spare width unevenly and squeeze these.
+    table.add_column("id", no_wrap=True, width=max(len(info.id) for info in infos))
+    table.add_column("parameters", justify="right", no_wrap=True, width=14)
+    table.add_column("max res.", justify="right", no_wrap=True, width=8)
+    table.add_column("family", no_wrap=True, width=max(len(f.value) for f in Family))
+    # Capped so that a long unbreakable hub id folds instead of widening every column.
+    table.add_column("hub id · notes", overflow="fold", max_width=max(16, console.width - 60))
+    for info in infos:
         table.add_row(
             info.id,
-            info.family.value,
-            params,
+            f"{info.expected_params:,}",
             str(info.max_residues or "–"),
-            info.tokenizer,
-            info.hub_id,
-            "; ".join(info.notes),
+            f"{info.family.value}\n[dim]{info.tokenizer} tok.[/]",
+            "\n".join((info.hub_id, *(f"[dim]{escape(note)}[/]" for note in info.notes))),
         )
     console.print(table)
 
@@ -34,7 +43,7 @@ def print_devices(console: Console) -> None:
 
     for title, rows in device_report():
         table = Table(title=title, show_header=False)
-        table.add_column(style="bold")
+        table.add_column(style="bold", no_wrap=True)
         table.add_column()
         for key, value in rows:
             table.add_row(key, value)

@@ -13,15 +13,15 @@ from torch import nn
 
 from engines.catalog import MODELS
 from engines.errors import InvalidInputError, UnsupportedError
-from engines.packed import (
+from engines.packed.api import (
     PackedFeeder,
     PackedRunner,
+    pack_tensors,
     packed_support,
     packed_tensors,
-    plan_packing,
+    resolve_attention,
 )
-from engines.packed.api import pack_tensors, resolve_attention
-from engines.packed.pack import PackedBatch
+from engines.packed.pack import PackedBatch, plan_packing
 from engines.tokenizers import get_tokenizer
 
 

@@ -11,7 +11,8 @@ import torch
 from packed_helpers import build, drift, random_sequences, reference
 
 from engines.catalog import get_model_info
-from engines.packed import PackedFeeder, PackedRunner, packed_tensors, plan_packing
+from engines.packed.api import PackedFeeder, PackedRunner, packed_tensors
+from engines.packed.pack import plan_packing
 from engines.tokenizers import get_tokenizer
 
 pytestmark = [
