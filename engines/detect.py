@@ -1,5 +1,7 @@
 """Which device families this machine can run: CPU always, CUDA through torch, Neuron through
-torch-neuronx (detected by importing it: the PyPI name is a placeholder that raises ImportError)."""
+torch-neuronx (detected by importing it: the PyPI name is a placeholder that raises ImportError),
+Intel Gaudi through its PyTorch bridge (found without importing it: an import in this process
+could take the card a worker needs) and the habanalabs driver's device nodes."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import re
 from functools import cache
 
 import psutil
+
+from engines.backends.hpu.bridge import bridge_installed, device_files
 
 
 @cache
@@ -70,12 +74,25 @@ def cuda_devices() -> list[str]:
     return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
 
+def hpu_status() -> tuple[bool, str]:
+    """(whether a Gaudi can be used here, a sentence saying what was found)."""
+    if not bridge_installed():
+        return False, "Gaudi PyTorch bridge (habana_frameworks.torch) not installed"
+    nodes = device_files()
+    if not nodes:
+        return False, "habana_frameworks.torch installed, but no Gaudi device node (habanalabs)"
+    return True, f"habana_frameworks.torch installed; devices {', '.join(nodes)}"
+
+
 def best_device() -> str:
-    """CUDA when a GPU is visible, else Neuron when torch-neuronx imports, else CPU."""
+    """CUDA when a GPU is visible, else Neuron when torch-neuronx imports, else a Gaudi when the
+    bridge and a device are present, else CPU."""
     if cuda_devices():
         return "cuda"
     if neuron_sdk()[0] is not None:
         return "neuron"
+    if hpu_status()[0]:
+        return "hpu"
     return "cpu"
 
 
@@ -83,4 +100,6 @@ def available_devices() -> list[str]:
     found = ["cpu", *cuda_devices()]
     if neuron_sdk()[0] is not None:
         found.append("neuron")
+    if hpu_status()[0]:
+        found.append("hpu")
     return found

@@ -13,6 +13,14 @@ class Placement:
     env: dict[str, str]
 
 
+# Families whose workers each take one unit (a NeuronCore, a Gaudi module): the parent's list of
+# what it may see, and the variable that pins one worker to one of them.
+_ONE_PER_WORKER = {
+    "neuron": ("NEURON_RT_VISIBLE_CORES", "NEURON_RT_VISIBLE_CORES"),
+    "hpu": ("HABANA_VISIBLE_MODULES", "HLS_MODULE_ID"),
+}
+
+
 def _expand(parent_value: str) -> list[str]:
     """``"0,2"`` -> ``["0", "2"]``; ``"4-7"`` (the Neuron runtime's range form) -> 4, 5, 6, 7."""
     visible: list[str] = []
@@ -35,19 +43,20 @@ def place(
     device: str, worker: int, workers_on_family: int, parent_env: dict[str, str]
 ) -> Placement:
     """Pin a worker: ``cuda:N`` sees only GPU N (as ``cuda:0``); ``neuron:N`` only NeuronCore N;
-    several workers on plain ``neuron`` take one core each. Indices count within what the parent
-    may see (its ``CUDA_VISIBLE_DEVICES`` / ``NEURON_RT_VISIBLE_CORES``). CPU and plain ``cuda``
-    stay as given."""
+    ``hpu:N`` acquires Gaudi module N (``HLS_MODULE_ID``); several workers on plain ``neuron`` or
+    ``hpu`` take one core or card each. Indices count within what the parent may see (its
+    ``CUDA_VISIBLE_DEVICES`` / ``NEURON_RT_VISIBLE_CORES`` / ``HABANA_VISIBLE_MODULES``). CPU and
+    plain ``cuda`` stay as given."""
     family, _, number = device.partition(":")
     if family == "cuda" and number:
         visible = _visible(parent_env.get("CUDA_VISIBLE_DEVICES"), int(number))
         return Placement("cuda:0", {"CUDA_VISIBLE_DEVICES": visible})
     if family == "cuda":
         return Placement("cuda:0", {})
-    if family == "neuron":
-        core = int(number) if number else (worker if workers_on_family > 1 else None)
-        if core is None:
-            return Placement("neuron", {})
-        visible = _visible(parent_env.get("NEURON_RT_VISIBLE_CORES"), core)
-        return Placement("neuron", {"NEURON_RT_VISIBLE_CORES": visible})
+    if family in _ONE_PER_WORKER:
+        unit = int(number) if number else (worker if workers_on_family > 1 else None)
+        if unit is None:
+            return Placement(family, {})
+        parent_list, pin = _ONE_PER_WORKER[family]
+        return Placement(family, {pin: _visible(parent_env.get(parent_list), unit)})
     return Placement(device, {})

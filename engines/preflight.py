@@ -28,6 +28,7 @@ def check_runnable(spec: RunSpec) -> PlannedWorkload:
 
     import torch
 
+    from engines.backends.hpu.checks import check_hpu_run
     from engines.backends.neuron.checks import check_neuron_run
     from engines.backends.torch_device import check_cuda
     from engines.optimizations import check as check_optimizations
@@ -38,5 +39,7 @@ def check_runnable(spec: RunSpec) -> PlannedWorkload:
             check_cuda(torch.device(device), spec.dtype)
         elif family == "neuron":
             check_neuron_run(spec, device)
+        elif family == "hpu":
+            check_hpu_run(spec, device)
     check_optimizations(spec)
     return planned

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from engines.backends.hpu import worker as hpu
 from engines.backends.neuron import worker as neuron
 from engines.backends.torch_device import TorchDevice, open_device
 from engines.catalog import ModelInfo, get_model_info
@@ -99,6 +100,9 @@ def reset_rss_peak() -> bool:
 def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status, int]:
     spec = RunSpec.from_dict(task.spec)
     info = get_model_info(spec.model)
+    on_hpu = hpu.is_hpu_device(task.device)
+    if on_hpu:
+        hpu.check_hpu_spec(spec)
     check_optimizations(spec)
     preload(spec)  # before the address-space cap below
     from engines.builders import build_model
@@ -109,12 +113,15 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
     device: TorchDevice
     if on_neuron:  # fills in the spec's buckets; the model is built on the CPU, then traced
         spec, device = neuron.open_neuron_worker(task.device, spec, info)
+    elif on_hpu:  # imports the Gaudi bridge, in the mode the worker was started in
+        device = hpu.open_hpu_worker(task.device, spec)
     else:
         device = open_device(task.device, spec.dtype)
     if device.is_cuda and spec.memory_limit_mb:
         device.limit_memory(spec.memory_limit_mb)
-    elif not device.is_cuda and (spec.memory_limit_mb or not on_neuron):
-        cap_address_space(spec.memory_limit_mb)  # Neuron runtime mappings: capped only on request
+    elif not device.is_cuda and (spec.memory_limit_mb or not (on_neuron or on_hpu)):
+        # Neuron and Gaudi runtimes map device memory: their workers are capped only on request.
+        cap_address_space(spec.memory_limit_mb)
     planned = plan_workload(spec, info)
     padded = to_tensors(planned, device.device, limit=_padded_limit(spec))
     reference = _reference(spec, info, planned, padded, device) if spec.quality else None
@@ -133,7 +140,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
         attention=built.attention,
         attention_notes=built.notes,
     )
-    model = optimized.module
+    model = hpu.prepare_model(optimized.module, spec, device)
     report = optimized.report
     packed: packing.PackedModel | None = None
     if spec.packing:
@@ -161,6 +168,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
                 *optimized.notes,
                 *(packed.notes if packed else ()),
                 *neuron.worker_notes(device),
+                *hpu.worker_notes(device),
             ),
         )
     )
@@ -170,13 +178,23 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
     compiled: compile_step.CompileState | None = None
     with torch.inference_mode(), precision.autocast_context(spec, device.device.type):
         if spec.compile != "none":
-            compiled = compile_step.compile_state(spec.compile, items, device.device)
+            backend = hpu.compile_backend(device)
+            compiled = compile_step.compile_state(spec.compile, items, device.device, backend)
         call = _model_call(model, packed, compiled)
+        graphs = hpu.count_graphs(device, items)
         if compiled is not None:
             compile_step.warm_compile(
                 task.index, compiled, items, lambda item: _timed_call(call, item, device), send
             )
             report["compile"] = compiled.report()
+        hpu.warm_graphs(
+            task.index,
+            graphs,
+            items,
+            lambda item: _timed_call(call, item, device),
+            compiled is not None,
+            send,
+        )
         _warm_up(task.index, call, items, spec.warmup, device, send)
         if isinstance(reference, quality.Reference):
             outputs = [
@@ -191,6 +209,8 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
         if compiled is not None:
             compile_step.after_measure(task.index, compiled, send)
             report["compile"] = compiled.report()
+        hpu.after_measure(graphs, device, report)
+        if compiled is not None or graphs is not None:
             send(Optimized(task.index, report))
     return status, iterations
 

@@ -22,7 +22,9 @@ COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
 MODES = ("inference", "training")
 NEURON_TARGETS = ("inf2", "trn1", "trn1n", "trn2")
 NEURON_OPTLEVELS = (1, 2, 3)
-_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|neuron(:\d+)?)$")
+# Intel Gaudi execution modes (PT_HPU_LAZY_MODE=1 / 0); torch.compile on Gaudi runs in eager mode.
+HPU_MODES = ("lazy", "eager")
+_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|neuron(:\d+)?|hpu(:\d+)?)$")
 _PRUNE = re.compile(r"^(none|2:4|unstructured:(0(\.\d+)?|1(\.0+)?))$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNIT_MB = {
@@ -90,6 +92,8 @@ class RunSpec:
     neuron_target: str = "inf2"
     neuron_optlevel: int = 2
     neuron_data_parallel: bool = False
+    hpu_mode: str = "lazy"
+    hpu_graphs: bool = False
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -146,7 +150,7 @@ def _validate(spec: RunSpec) -> None:
     for device in (spec.device, *spec.devices):
         if not _DEVICE.match(device):
             raise InvalidInputError(
-                f"unknown device '{device}'; use cpu, cuda, cuda:N, neuron or neuron:N"
+                f"unknown device '{device}'; use cpu, cuda, cuda:N, neuron, neuron:N, hpu or hpu:N"
             )
     _choice("dtype", spec.dtype, DTYPES)
     _choice("int8 scheme", spec.int8, INT8_SCHEMES)
@@ -187,6 +191,7 @@ def _validate(spec: RunSpec) -> None:
     _choice("Neuron target", spec.neuron_target, NEURON_TARGETS)
     if spec.neuron_optlevel not in NEURON_OPTLEVELS:
         raise InvalidInputError(f"Neuron optlevel must be 1, 2 or 3 (got {spec.neuron_optlevel})")
+    _choice("HPU mode", spec.hpu_mode, HPU_MODES)
 
 
 def _validate_packing(spec: RunSpec) -> None:

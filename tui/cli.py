@@ -21,6 +21,8 @@ from tui.options import (
     Device,
     Dtype,
     Fasta,
+    HpuGraphs,
+    HpuMode,
     InstanceType,
     Lengths,
     Model,
@@ -119,6 +121,8 @@ def run(
     neuron_target: NeuronTarget = "inf2",
     optlevel: NeuronOptlevel = 2,
     data_parallel: NeuronDataParallel = False,
+    hpu_mode: HpuMode = "lazy",
+    hpu_graphs: HpuGraphs = False,
     telemetry_interval: Annotated[float, typer.Option(help="Seconds between samples.")] = 0.5,
     price_per_hour: PricePerHour = None,
     instance_type: InstanceType = None,
@@ -163,6 +167,8 @@ def run(
         neuron_target=neuron_target,
         neuron_optlevel=optlevel,
         neuron_data_parallel=data_parallel,
+        hpu_mode=hpu_mode,
+        hpu_graphs=hpu_graphs,
         **WorkloadFlags(seq_len, lengths, fasta).to_spec_fields(),
     )
     options = MeasureOptions(

@@ -45,7 +45,9 @@ Weights = Annotated[
     str,
     typer.Option(help="random (default), cache (local HF cache only) or a local path."),
 ]
-Device = Annotated[str, typer.Option("--device", "-d", help="cpu, cuda, cuda:N or neuron.")]
+Device = Annotated[
+    str, typer.Option("--device", "-d", help="cpu, cuda, cuda:N, neuron, hpu or hpu:N.")
+]
 Dtype = Annotated[str, typer.Option(help="fp32, fp16 or bf16.")]
 SeqLen = Annotated[int | None, typer.Option(help="Synthetic sequences of N residues.")]
 Lengths = Annotated[
@@ -61,6 +63,10 @@ NeuronDataParallel = Annotated[
     bool,
     typer.Option(help="Neuron: one torch_neuronx.DataParallel model over the visible cores."),
 ]
+HpuMode = Annotated[
+    str, typer.Option(help="Gaudi: lazy (PT_HPU_LAZY_MODE=1) or eager (needed by --compile).")
+]
+HpuGraphs = Annotated[bool, typer.Option(help="Gaudi: wrap the model in HPU graphs (lazy mode).")]
 PricePerHour = Annotated[float | None, typer.Option(help="USD per hour, for cost.")]
 InstanceType = Annotated[
     str | None, typer.Option(help="Price this instance type (e.g. inf2.xlarge).")

@@ -92,6 +92,7 @@ class CompileState:
     mode: str
     dynamic: bool | None
     shapes: int
+    backend: str = "inductor"
     seconds: float | None = None
     dynamo_seconds: float | None = None
     recompilations_warmup: int = 0
@@ -108,7 +109,7 @@ class CompileState:
     def report(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
-            "backend": "inductor",
+            "backend": self.backend,
             "dynamic": "static per shape" if self.dynamic is False else "automatic",
             "shapes": self.shapes,
             "compile_s": self.seconds,
@@ -123,16 +124,19 @@ class CompileState:
         }
 
 
-def compile_state(mode: str, batches: Sequence[ModelInputs], device: torch.device) -> CompileState:
+def compile_state(
+    mode: str, batches: Sequence[ModelInputs], device: torch.device, backend: str = "inductor"
+) -> CompileState:
     """A fresh dynamo cache and the compile settings for ``batches``' shapes: static graphs per
-    shape when they are few, automatic dynamic shapes otherwise."""
+    shape when they are few, automatic dynamic shapes otherwise. ``backend``: inductor, or
+    ``hpu_backend`` on Gaudi."""
     import torch._dynamo as dynamo
 
     dynamo.reset()  # a fresh cache: every run compiles (and counts) its own graphs
     _dynamo().clear_compilation_metrics()
     shapes = len(distinct_shapes(batches))
     dynamic = False if shapes <= STATIC_SHAPE_LIMIT else None
-    state = CompileState(mode=mode, dynamic=dynamic, shapes=shapes)
+    state = CompileState(mode=mode, dynamic=dynamic, shapes=shapes, backend=backend)
     if dynamic is None:
         state.notes.append(
             f"{shapes} distinct batch shapes: automatic dynamic shapes (use --buckets for static "
@@ -149,7 +153,10 @@ def wrap(model: nn.Module, state: CompileState) -> nn.Module:
     mode = state.mode
     try:
         compiled = torch.compile(
-            model, mode=None if mode == "default" else mode, dynamic=state.dynamic
+            model,
+            backend=state.backend,
+            mode=None if mode == "default" else mode,
+            dynamic=state.dynamic,
         )
         assert isinstance(compiled, nn.Module)
     except Exception as exc:

@@ -1,0 +1,32 @@
+"""Helpers shared by the Gaudi engine tests (not fixtures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engines.messages import WorkerMessage
+from engines.runner import run_worker
+from engines.spec import RunSpec
+from engines.worker import WorkerTask
+from tests.tiny_models import tiny_spec
+
+
+def hpu_spec(**settings: Any) -> RunSpec:
+    """The tiny ESM on hpu: 2 sequences of 30 residues (32 tokens) per batch, 4 measured."""
+    return tiny_spec(**{"device": "hpu", "max_iters": 4, "min_iters": 4, **settings})
+
+
+def run_on_hpu(
+    monkeypatch: pytest.MonkeyPatch, spec: RunSpec, device: str = "hpu"
+) -> list[WorkerMessage]:
+    """The real worker loop, in this process, against whatever bridge is importable."""
+    monkeypatch.setattr("engines.runner.cap_address_space", lambda limit_mb: None)
+    sent: list[WorkerMessage] = []
+    run_worker(WorkerTask(spec.to_dict(), 0, device, {}), sent.append, lambda: False)
+    return sent
+
+
+def of_type(messages: list[WorkerMessage], kind: type) -> list[Any]:
+    return [m for m in messages if isinstance(m, kind)]

@@ -1,0 +1,1 @@
+"""STAND-IN for Intel's habana_frameworks (tests only; see tests/standins/README.md)."""
