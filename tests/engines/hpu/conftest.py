@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
+from hpu_helpers import ImportBridge
 
 from tests.tiny_models import register
 
 STANDINS = str(Path(__file__).resolve().parents[2] / "standins")
-
-ImportBridge = Callable[[str | None], ModuleType]
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -11,6 +13,9 @@ from engines.runner import run_worker
 from engines.spec import RunSpec
 from engines.worker import WorkerTask
 from tests.tiny_models import tiny_spec
+
+# Imports the stand-in bridge afresh with PT_HPU_LAZY_MODE set to the value (None: unset).
+ImportBridge = Callable[[str | None], ModuleType]
 
 
 def hpu_spec(**settings: Any) -> RunSpec:

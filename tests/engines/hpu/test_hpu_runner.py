@@ -7,8 +7,7 @@ simulated work, whatever the machine is doing."""
 from __future__ import annotations
 
 import pytest
-from conftest import ImportBridge
-from hpu_helpers import hpu_spec, of_type, run_on_hpu
+from hpu_helpers import ImportBridge, hpu_spec, of_type, run_on_hpu
 
 from engines.backends.hpu.device import HpuDevice
 from engines.messages import (
