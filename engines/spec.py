@@ -12,6 +12,7 @@ from typing import Any
 
 from engines.catalog import DEFAULT_MODEL, get_model_info
 from engines.errors import InvalidInputError
+from engines.fields import FieldInfo, field_infos, one_workload, setting
 
 DTYPES = ("fp32", "fp16", "bf16")
 INT8_SCHEMES = ("none", "dynamic", "weight-only")
@@ -26,29 +27,6 @@ NEURON_OPTLEVELS = (1, 2, 3)
 HPU_MODES = ("lazy", "eager")
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|neuron(:\d+)?|hpu(:\d+)?)$")
 _PRUNE = re.compile(r"^(none|2:4|unstructured:(0(\.\d+)?|1(\.0+)?))$")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNIT_MB = {
-    "": 1,
-    "m": 1,
-    "mb": 1,
-    "mib": 1.048576,
-    "g": 1000,
-    "gb": 1000,
-    "gib": 1073.741824,
-    "t": 1_000_000,
-    "tb": 1_000_000,
-    "k": 0.001,
-    "kb": 0.001,
-}
-
-
-def parse_size_mb(text: str) -> int:
-    """``"4GB"``, ``"512MB"``, ``"2G"`` or a plain number of MB, as whole megabytes."""
-    match = _SIZE.match(text)
-    unit = (match.group(2) or "").lower() if match else None
-    if match is None or unit not in _UNIT_MB:
-        raise InvalidInputError(f"cannot read memory size '{text}'; write e.g. 4GB or 512MB")
-    return max(1, round(float(match.group(1)) * _UNIT_MB[unit]))
 
 
 @dataclass(frozen=True)
@@ -59,41 +37,128 @@ class RunSpec:
     distribution) or ``fasta`` (a file).
     """
 
-    model: str = DEFAULT_MODEL
-    weights: str = "random"
-    device: str = "cpu"
-    dtype: str = "fp32"
-    autocast: bool = False
-    int8: str = "none"
-    prune: str = "none"
-    prune_layers: int = 0
-    prune_heads: int = 0
-    attention: str = "sdpa"
-    packing: bool = False
-    compile: str = "none"
-    batch_size: int = 8
-    token_budget: int | None = None
-    buckets: tuple[int, ...] = ()
-    seq_len: int | None = 256
-    lengths: str | None = None
-    fasta: str | None = None
-    num_sequences: int | None = None
-    mode: str = "inference"
-    workers: int = 1
-    devices: tuple[str, ...] = ()
-    memory_limit_mb: int | None = None
-    warmup: int = 2
-    duration_s: float = 10.0
-    min_iters: int = 10
-    max_iters: int | None = None
-    threads: int | None = None
-    seed: int = 0
-    quality: bool = False
-    neuron_target: str = "inf2"
-    neuron_optlevel: int = 2
-    neuron_data_parallel: bool = False
-    hpu_mode: str = "lazy"
-    hpu_graphs: bool = False
+    model: str = setting(
+        DEFAULT_MODEL, "Model id (see `plmprof models`).", kind="str", short="m", axis="models"
+    )
+    weights: str = setting(
+        "random", "random (default), cache (local HF cache only) or a local path.", kind="str"
+    )
+    device: str = setting(
+        "cpu",
+        "cpu, cuda, cuda:N, neuron, hpu or hpu:N.",
+        kind="str",
+        short="d",
+        axis="devices",
+        commands=("run", "sweep"),
+    )
+    dtype: str = setting("fp32", "fp32, fp16 or bf16.", kind="str", axis="dtypes")
+    autocast: bool = setting(
+        False, "Keep fp32 weights, autocast to --dtype.", kind="bool", commands=("run", "sweep")
+    )
+    int8: str = setting(
+        "none", "none, dynamic or weight-only.", kind="str", axis="int8", commands=("run", "sweep")
+    )
+    prune: str = setting(
+        "none", "none, unstructured:S or 2:4.", kind="str", axis="prunes", commands=("run", "sweep")
+    )
+    prune_layers: int = setting(0, "Drop the last N layers.", kind="int", commands=("run", "sweep"))
+    prune_heads: int = setting(
+        0, "Drop N attention heads per layer.", kind="int", commands=("run", "sweep")
+    )
+    attention: str = setting(
+        "sdpa",
+        "eager, sdpa or flash_attention_2; with --packing sdpa, varlen, flex.",
+        kind="str",
+        axis="attentions",
+    )
+    packing: bool = setting(
+        False,
+        "Pack sequences end to end in rows of --token-budget tokens.",
+        kind="bool",
+        commands=("run", "sweep"),
+    )
+    compile: str = setting(
+        "none",
+        "none, default, max-autotune or reduce-overhead.",
+        kind="str",
+        axis="compiles",
+        commands=("run", "sweep"),
+    )
+    batch_size: int = setting(8, "Sequences per batch.", kind="int", short="b", axis="batch_sizes")
+    token_budget: int | None = setting(
+        None,
+        "Length-sorted batches of at most N padded tokens.",
+        kind="int",
+        axis="token_budgets",
+        commands=("run", "sweep"),
+    )
+    buckets: tuple[int, ...] = setting(
+        (), "Pad to the next of these token lengths, e.g. 128,256,512.", kind="ints"
+    )
+    seq_len: int | None = setting(
+        256, "Synthetic sequences of N residues.", kind="int", optional=True, axis="seq_lens"
+    )
+    lengths: str | None = setting(
+        None,
+        "Length distribution: fixed:N, uniform:A-B, uniref50-like, proteome.",
+        kind="str",
+        axis="lengths",
+    )
+    fasta: str | None = setting(None, "FASTA file to embed.", kind="str")
+    num_sequences: int | None = setting(None, "Sequences to generate.", kind="int", flag="num-seqs")
+    mode: str = setting("inference", "inference (training is planned).", kind="str", commands=())
+    workers: int = setting(
+        1, "Worker processes (model copies).", kind="int", commands=("run", "sweep")
+    )
+    devices: tuple[str, ...] = setting(
+        (), "One device per worker, e.g. cuda:0,cuda:1.", kind="devices", commands=("run",)
+    )
+    memory_limit_mb: int | None = setting(
+        None,
+        "Per-worker memory cap, e.g. 4GB (RLIMIT_AS on CPU).",
+        kind="size",
+        flag="memory-limit",
+        commands=("run", "sweep"),
+    )
+    warmup: int = setting(
+        2, "Warm-up calls, excluded from statistics.", kind="int", commands=("run", "sweep")
+    )
+    duration_s: float = setting(
+        10.0, "Minimum measured seconds.", kind="float", flag="duration", commands=("run", "sweep")
+    )
+    min_iters: int = setting(10, "Minimum measured batches.", kind="int", commands=("run", "sweep"))
+    max_iters: int | None = setting(
+        None, "Stop after N measured batches.", kind="int", commands=("run", "sweep")
+    )
+    threads: int | None = setting(
+        None, "CPU threads per worker.", kind="int", commands=("run", "sweep")
+    )
+    seed: int = setting(0, "Seed of synthetic sequences and random weights.", kind="int")
+    quality: bool = setting(
+        False, "Compare outputs with an fp32 reference.", kind="bool", commands=("run", "sweep")
+    )
+    neuron_target: str = setting("inf2", "Neuron: inf2, trn1, trn1n or trn2.", kind="str")
+    neuron_optlevel: int = setting(
+        2, "Neuron: neuronx-cc --optlevel 1, 2 or 3.", kind="int", flag="optlevel"
+    )
+    neuron_data_parallel: bool = setting(
+        False,
+        "Neuron: one torch_neuronx.DataParallel model over the visible cores.",
+        kind="bool",
+        flag="data-parallel",
+    )
+    hpu_mode: str = setting(
+        "lazy",
+        "Gaudi: lazy (PT_HPU_LAZY_MODE=1) or eager (needed by --compile).",
+        kind="str",
+        commands=("run", "sweep"),
+    )
+    hpu_graphs: bool = setting(
+        False,
+        "Gaudi: wrap the model in HPU graphs (lazy mode).",
+        kind="bool",
+        commands=("run", "sweep"),
+    )
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
@@ -131,6 +196,15 @@ class RunSpec:
 
     def replace(self, **changes: Any) -> RunSpec:
         return dataclasses.replace(self, **changes)
+
+
+SPEC_FIELDS: tuple[FieldInfo, ...] = field_infos(RunSpec)
+FIELDS_BY_NAME = {info.name: info for info in SPEC_FIELDS}
+
+
+def workload_fields(given: dict[str, Any]) -> dict[str, Any]:
+    """``one_workload`` with RunSpec's default sequence length."""
+    return one_workload(given, FIELDS_BY_NAME["seq_len"].default)
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:

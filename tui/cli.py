@@ -7,36 +7,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from engines.catalog import DEFAULT_MODEL
 from engines.errors import PlmprofError
-from engines.spec import RunSpec, parse_size_mb
 from profilers.options import MeasureOptions
 from tui.options import (
-    Device,
-    Dtype,
-    Fasta,
-    HpuGraphs,
-    HpuMode,
     InstanceType,
-    Lengths,
-    Model,
-    NeuronDataParallel,
-    NeuronOptlevel,
-    NeuronTarget,
+    Output,
     PeakTflops,
     PricePerHour,
     ResultsDir,
-    SeqLen,
-    Weights,
-    WorkloadFlags,
-    buckets_field,
-    devices_field,
+    measure_parameters,
+    parameter,
+    spec_from_flags,
+    spec_parameters,
+    with_parameters,
 )
 
 EXIT_FAILED_RUN = 1
@@ -72,114 +61,54 @@ def root(
         open_app(results_dir, options)
 
 
-@app.command()
-def run(
-    model: Model = DEFAULT_MODEL,
-    weights: Weights = "random",
-    device: Device = "cpu",
-    dtype: Dtype = "fp32",
-    autocast: Annotated[bool, typer.Option(help="Keep fp32 weights, autocast to --dtype.")] = False,
-    int8: Annotated[str, typer.Option(help="none, dynamic or weight-only.")] = "none",
-    prune: Annotated[str, typer.Option(help="none, unstructured:S or 2:4.")] = "none",
-    prune_layers: Annotated[int, typer.Option(help="Drop the last N layers.")] = 0,
-    prune_heads: Annotated[int, typer.Option(help="Drop N attention heads per layer.")] = 0,
-    attention: Annotated[
-        str,
-        typer.Option(help="eager, sdpa or flash_attention_2; with --packing sdpa, varlen, flex."),
-    ] = "sdpa",
-    packing: Annotated[
-        bool, typer.Option(help="Pack sequences end to end in rows of --token-budget tokens.")
-    ] = False,
-    compile: Annotated[
-        str, typer.Option(help="none, default, max-autotune or reduce-overhead.")
-    ] = "none",
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b")] = 8,
-    token_budget: Annotated[
-        int | None, typer.Option(help="Length-sorted batches of at most N padded tokens.")
-    ] = None,
-    buckets: Annotated[
-        str | None, typer.Option(help="Pad to the next of these token lengths, e.g. 128,256,512.")
-    ] = None,
-    seq_len: SeqLen = None,
-    lengths: Lengths = None,
-    fasta: Fasta = None,
-    num_seqs: Annotated[int | None, typer.Option(help="Sequences to generate.")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (model copies).")] = 1,
-    devices: Annotated[
-        str | None, typer.Option(help="One device per worker, e.g. cuda:0,cuda:1.")
-    ] = None,
-    memory_limit: Annotated[
-        str | None, typer.Option(help="Per-worker memory cap, e.g. 4GB (RLIMIT_AS on CPU).")
-    ] = None,
-    warmup: Annotated[int, typer.Option(help="Warm-up calls, excluded from statistics.")] = 2,
-    duration: Annotated[float, typer.Option(help="Minimum measured seconds.")] = 10.0,
-    min_iters: Annotated[int, typer.Option(help="Minimum measured batches.")] = 10,
-    max_iters: Annotated[int | None, typer.Option(help="Stop after N measured batches.")] = None,
-    threads: Annotated[int | None, typer.Option(help="CPU threads per worker.")] = None,
-    seed: int = 0,
-    quality: Annotated[bool, typer.Option(help="Compare outputs with an fp32 reference.")] = False,
-    neuron_target: NeuronTarget = "inf2",
-    optlevel: NeuronOptlevel = 2,
-    data_parallel: NeuronDataParallel = False,
-    hpu_mode: HpuMode = "lazy",
-    hpu_graphs: HpuGraphs = False,
-    telemetry_interval: Annotated[float, typer.Option(help="Seconds between samples.")] = 0.5,
-    price_per_hour: PricePerHour = None,
-    instance_type: InstanceType = None,
-    peak_tflops: PeakTflops = None,
-    export: Annotated[str | None, typer.Option(help="json, csv or md.")] = None,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", help="File to write, or - for stdout.")
-    ] = None,
-    live_json: Annotated[
-        str | None, typer.Option(help="Stream one JSON snapshot per line to FILE or -.")
-    ] = None,
-    results_dir: ResultsDir = Path("plmprof-results"),
-) -> None:
+def _measure_options(flags: dict[str, Any]) -> MeasureOptions:
+    return MeasureOptions(
+        telemetry_interval_s=flags["telemetry_interval"],
+        price_per_hour=flags["price_per_hour"],
+        instance_type=flags["instance_type"],
+        peak_tflops=flags["peak_tflops"],
+    )
+
+
+def run(**flags: Any) -> None:
     """Profile one configuration headless, print a summary and export the Result."""
-    spec = RunSpec(
-        model=model,
-        weights=weights,
-        device=device,
-        dtype=dtype,
-        autocast=autocast,
-        int8=int8,
-        prune=prune,
-        prune_layers=prune_layers,
-        prune_heads=prune_heads,
-        attention=attention,
-        packing=packing,
-        compile=compile,
-        batch_size=batch_size,
-        token_budget=token_budget,
-        buckets=buckets_field(buckets),
-        num_sequences=num_seqs,
-        workers=workers,
-        devices=devices_field(devices),
-        memory_limit_mb=parse_size_mb(memory_limit) if memory_limit else None,
-        warmup=warmup,
-        duration_s=duration,
-        min_iters=min_iters,
-        max_iters=max_iters,
-        threads=threads,
-        seed=seed,
-        quality=quality,
-        neuron_target=neuron_target,
-        neuron_optlevel=optlevel,
-        neuron_data_parallel=data_parallel,
-        hpu_mode=hpu_mode,
-        hpu_graphs=hpu_graphs,
-        **WorkloadFlags(seq_len, lengths, fasta).to_spec_fields(),
-    )
-    options = MeasureOptions(
-        telemetry_interval_s=telemetry_interval,
-        price_per_hour=price_per_hour,
-        instance_type=instance_type,
-        peak_tflops=peak_tflops,
-    )
+    spec = spec_from_flags("run", flags)
+    options = _measure_options(flags)
     from tui.commands.run_command import execute_run  # heavy (torch): after validation
 
-    raise typer.Exit(execute_run(spec, options, export, output, live_json, results_dir, err))
+    raise typer.Exit(
+        execute_run(
+            spec,
+            options,
+            flags["export"],
+            flags["output"],
+            flags["live_json"],
+            flags["results_dir"],
+            err,
+        )
+    )
+
+
+app.command("run")(
+    with_parameters(
+        run,
+        [
+            *spec_parameters("run"),
+            *measure_parameters(),
+            parameter("export", Annotated[str | None, typer.Option(help="json, csv or md.")], None),
+            parameter("output", Output, None),
+            parameter(
+                "live_json",
+                Annotated[
+                    str | None,
+                    typer.Option(help="Stream one JSON snapshot per line to FILE or -."),
+                ],
+                None,
+            ),
+            parameter("results_dir", ResultsDir, Path("plmprof-results")),
+        ],
+    )
+)
 
 
 @app.command()
@@ -198,157 +127,96 @@ def devices() -> None:
     print_devices(Console())
 
 
-@app.command("compile")
-def compile_neuron(
-    model: Model = DEFAULT_MODEL,
-    weights: Weights = "random",
-    dtype: Dtype = "fp32",
-    neuron_target: NeuronTarget = "inf2",
-    optlevel: NeuronOptlevel = 2,
-    attention: Annotated[str, typer.Option(help="eager or sdpa.")] = "sdpa",
-    batch_size: Annotated[int, typer.Option("--batch-size", "-b")] = 8,
-    buckets: Annotated[
-        str | None, typer.Option(help="Token lengths to compile, e.g. 128,256,512.")
-    ] = None,
-    seq_len: SeqLen = None,
-    lengths: Lengths = None,
-    fasta: Fasta = None,
-    num_seqs: Annotated[int | None, typer.Option(help="Sequences to generate.")] = None,
-    data_parallel: NeuronDataParallel = False,
-    cpu_backend: Annotated[
-        bool | None, typer.Option(help="Compile without a device (default: when none is here).")
-    ] = None,
-    seed: int = 0,
-) -> None:
+def compile_neuron(**flags: Any) -> None:
     """Compile the Neuron buckets a run needs into the compile cache, ahead of the run."""
-    spec = RunSpec(
-        model=model,
-        weights=weights,
-        device="neuron",
-        dtype=dtype,
-        attention=attention,
-        batch_size=batch_size,
-        buckets=buckets_field(buckets),
-        num_sequences=num_seqs,
-        seed=seed,
-        neuron_target=neuron_target,
-        neuron_optlevel=optlevel,
-        neuron_data_parallel=data_parallel,
-        **WorkloadFlags(seq_len, lengths, fasta).to_spec_fields(),
-    )
+    spec = spec_from_flags("compile", flags, device="neuron")
     from tui.commands.compile_command import execute_compile  # heavy (torch): after validation
 
-    raise typer.Exit(execute_compile(spec, cpu_backend, Console(), err))
+    raise typer.Exit(execute_compile(spec, flags["cpu_backend"], Console(), err))
 
 
-@app.command()
-def sweep(
-    grid: Annotated[
-        Path | None, typer.Option(help="Grid file: TOML (YAML when pyyaml is installed).")
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Sweep folder (default plmprof-sweep-<time>)."),
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option(help="Continue the sweep in --output; saved points are not rerun.")
-    ] = False,
-    dry_run: Annotated[bool, typer.Option(help="List the points; run nothing.")] = False,
-    max_batch: Annotated[
-        bool, typer.Option(help="Find the largest batch that fits in memory, per point.")
-    ] = False,
-    max_batch_limit: Annotated[int, typer.Option(help="Largest batch --max-batch tries.")] = 1024,
-    models: Annotated[
-        str | None, typer.Option("--models", "--model", "-m", help="Model ids, comma-separated.")
-    ] = None,
-    devices: Annotated[
-        str | None, typer.Option("--devices", "--device", "-d", help="e.g. cpu,cuda.")
-    ] = None,
-    dtypes: Annotated[
-        str | None, typer.Option("--dtypes", "--dtype", help="e.g. fp32,bf16.")
-    ] = None,
-    batch_sizes: Annotated[
-        str | None, typer.Option("--batch-sizes", "--batch-size", "-b", help="e.g. 1,8,32.")
-    ] = None,
-    int8: Annotated[str | None, typer.Option(help="e.g. none,dynamic.")] = None,
-    attentions: Annotated[
-        str | None, typer.Option("--attentions", "--attention", help="e.g. eager,sdpa.")
-    ] = None,
-    compiles: Annotated[
-        str | None, typer.Option("--compiles", "--compile", help="e.g. none,default.")
-    ] = None,
-    prunes: Annotated[
-        str | None, typer.Option("--prunes", "--prune", help="e.g. none,2:4.")
-    ] = None,
-    seq_lens: Annotated[
-        str | None, typer.Option("--seq-lens", "--seq-len", help="Residues, e.g. 128,512.")
-    ] = None,
-    lengths: Annotated[str | None, typer.Option(help="Length distributions.")] = None,
-    token_budgets: Annotated[
-        str | None, typer.Option("--token-budgets", "--token-budget", help="e.g. 8192,65536.")
-    ] = None,
-    weights: Annotated[str | None, typer.Option(help="random, cache or a path.")] = None,
-    autocast: Annotated[bool | None, typer.Option("--autocast/--no-autocast")] = None,
-    packing: Annotated[bool | None, typer.Option("--packing/--no-packing")] = None,
-    prune_layers: Annotated[int | None, typer.Option()] = None,
-    prune_heads: Annotated[int | None, typer.Option()] = None,
-    buckets: Annotated[str | None, typer.Option(help="Token lengths, e.g. 128,256.")] = None,
-    fasta: Annotated[str | None, typer.Option(help="FASTA file to embed.")] = None,
-    num_seqs: Annotated[int | None, typer.Option()] = None,
-    workers: Annotated[int | None, typer.Option()] = None,
-    memory_limit: Annotated[str | None, typer.Option(help="Per-worker cap, e.g. 4GB.")] = None,
-    warmup: Annotated[int | None, typer.Option()] = None,
-    duration: Annotated[float | None, typer.Option(help="Minimum measured seconds.")] = None,
-    min_iters: Annotated[int | None, typer.Option()] = None,
-    max_iters: Annotated[int | None, typer.Option()] = None,
-    threads: Annotated[int | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    quality: Annotated[bool | None, typer.Option("--quality/--no-quality")] = None,
-    telemetry_interval: Annotated[float | None, typer.Option()] = None,
-    price_per_hour: PricePerHour = None,
-    instance_type: InstanceType = None,
-    peak_tflops: PeakTflops = None,
-) -> None:
+app.command("compile")(
+    with_parameters(
+        compile_neuron,
+        [
+            *spec_parameters("compile"),
+            parameter(
+                "cpu_backend",
+                Annotated[
+                    bool | None,
+                    typer.Option(help="Compile without a device (default: when none is here)."),
+                ],
+                None,
+            ),
+        ],
+    )
+)
+
+
+def sweep(**flags: Any) -> None:
     """Run a grid of configurations (comma lists make axes), one Result per point, and a report."""
     from tui.commands.sweep_command import execute_sweep
 
-    flags = {
-        "models": models,
-        "devices": devices,
-        "dtypes": dtypes,
-        "batch_sizes": batch_sizes,
-        "int8": int8,
-        "attentions": attentions,
-        "compiles": compiles,
-        "prunes": prunes,
-        "seq_lens": seq_lens,
-        "lengths": lengths,
-        "token_budgets": token_budgets,
-        "weights": weights,
-        "autocast": autocast,
-        "packing": packing,
-        "prune_layers": prune_layers,
-        "prune_heads": prune_heads,
-        "buckets": buckets,
-        "fasta": fasta,
-        "num_seqs": num_seqs,
-        "workers": workers,
-        "memory_limit": memory_limit,
-        "warmup": warmup,
-        "duration": duration,
-        "min_iters": min_iters,
-        "max_iters": max_iters,
-        "threads": threads,
-        "seed": seed,
-        "quality": quality,
-        "telemetry_interval": telemetry_interval,
-        "price_per_hour": price_per_hour,
-        "instance_type": instance_type,
-        "peak_tflops": peak_tflops,
-    }
-    raise typer.Exit(
-        execute_sweep(flags, grid, output, resume, dry_run, max_batch, max_batch_limit, err)
+    own = ("grid", "output", "resume", "dry_run", "max_batch", "max_batch_limit")
+    grid, output, resume, dry_run, max_batch, limit = (flags.pop(name) for name in own)
+    raise typer.Exit(execute_sweep(flags, grid, output, resume, dry_run, max_batch, limit, err))
+
+
+app.command("sweep")(
+    with_parameters(
+        sweep,
+        [
+            parameter(
+                "grid",
+                Annotated[
+                    Path | None,
+                    typer.Option(help="Grid file: TOML (YAML when pyyaml is installed)."),
+                ],
+                None,
+            ),
+            parameter(
+                "output",
+                Annotated[
+                    Path | None,
+                    typer.Option(
+                        "--output", "-o", help="Sweep folder (default plmprof-sweep-<time>)."
+                    ),
+                ],
+                None,
+            ),
+            parameter(
+                "resume",
+                Annotated[
+                    bool,
+                    typer.Option(
+                        help="Continue the sweep in --output; saved points are not rerun."
+                    ),
+                ],
+                False,
+            ),
+            parameter(
+                "dry_run",
+                Annotated[bool, typer.Option(help="List the points; run nothing.")],
+                False,
+            ),
+            parameter(
+                "max_batch",
+                Annotated[
+                    bool,
+                    typer.Option(help="Find the largest batch that fits in memory, per point."),
+                ],
+                False,
+            ),
+            parameter(
+                "max_batch_limit",
+                Annotated[int, typer.Option(help="Largest batch --max-batch tries.")],
+                1024,
+            ),
+            *spec_parameters("sweep"),
+            *measure_parameters(sweep=True),
+        ],
     )
+)
 
 
 @app.command()

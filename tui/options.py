@@ -1,75 +1,123 @@
-"""The command-line flags shared by ``run`` and ``sweep``, and their conversion to a RunSpec."""
+"""Command-line options built from RunSpec's field metadata (``engines.fields``): one declaration
+per field serves ``run``, ``compile`` and ``sweep``, and the conversion of their flags back to a
+RunSpec. Options that are not RunSpec fields (how a run is measured and priced) are declared here
+once each."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from engines.batching import parse_buckets
-from engines.errors import InvalidInputError
 from engines.fasta import check_fasta_path
+from engines.fields import WORKLOAD_FIELDS, Command, FieldInfo, parse_text
+from engines.spec import SPEC_FIELDS, RunSpec, workload_fields
+
+_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool}
+# Sweep flags whose comma-separated values make an axis of the grid.
+AXIS_FLAGS = tuple(info.axis for info in SPEC_FIELDS if info.axis)
 
 
-@dataclass(frozen=True)
-class WorkloadFlags:
-    seq_len: int | None
-    lengths: str | None
-    fasta: str | None
-
-    def to_spec_fields(self) -> dict[str, Any]:
-        given = {"seq_len": self.seq_len, "lengths": self.lengths, "fasta": self.fasta}
-        chosen = {k: v for k, v in given.items() if v is not None}
-        if len(chosen) > 1:
-            raise InvalidInputError("give one workload: --seq-len, --lengths or --fasta")
-        if not chosen:
-            chosen = {"seq_len": 256}
-        if self.fasta is not None:
-            check_fasta_path(Path(self.fasta))
-        return {"seq_len": None, "lengths": None, "fasta": None, **chosen}
+def flag_ident(info: FieldInfo, command: Command) -> str:
+    """The parameter (and flag, with dashes) a command takes this field under."""
+    if command == "sweep" and info.axis:
+        return info.axis
+    return info.flag.replace("-", "_")
 
 
-def buckets_field(text: str | None) -> tuple[int, ...]:
-    return parse_buckets(text) if text else ()
+def _decls(info: FieldInfo, command: Command) -> list[str]:
+    if info.kind == "bool":
+        return [f"--{info.flag}/--no-{info.flag}"]
+    decls = [f"--{flag_ident(info, command).replace('_', '-')}"]
+    if command == "sweep" and info.axis and info.axis != info.flag:
+        decls.append(f"--{info.flag}")
+    if info.short:
+        decls.append(f"-{info.short}")
+    return decls
 
 
-def devices_field(text: str | None) -> tuple[str, ...]:
-    return tuple(d.strip() for d in text.split(",") if d.strip()) if text else ()
+def spec_parameter(info: FieldInfo, command: Command) -> inspect.Parameter:
+    """One RunSpec field as a typer option of ``command``. In ``sweep`` every option defaults to
+    None (not given) and an axis field takes a comma-separated list."""
+    axis = command == "sweep" and info.axis is not None
+    base = str if axis else _TYPES.get(info.kind, str)
+    text = info.kind in ("size", "ints", "devices")
+    none_default = command == "sweep" or text or info.optional
+    help_text = info.help + (" Comma list: an axis." if axis else "")
+    option = typer.Option(*_decls(info, command), help=help_text)
+    kind: Any = base | None if none_default else base
+    return inspect.Parameter(
+        flag_ident(info, command),
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[kind, option],
+        default=None if none_default else info.default,
+    )
+
+
+def spec_parameters(command: Command) -> list[inspect.Parameter]:
+    return [spec_parameter(i, command) for i in SPEC_FIELDS if command in i.commands]
+
+
+def spec_from_flags(command: Command, flags: Mapping[str, Any], **fixed: Any) -> RunSpec:
+    """The RunSpec of ``command``'s flags (by parameter name), plus ``fixed`` fields; list and
+    size fields are read from their text, and exactly one workload is set."""
+    fields: dict[str, Any] = dict(fixed)
+    for info in SPEC_FIELDS:
+        if command not in info.commands:
+            continue
+        value = flags[flag_ident(info, command)]
+        if info.kind in ("size", "ints", "devices"):
+            value = parse_text(info.kind, value) if value else (None if info.optional else ())
+        fields[info.name] = value
+    workload = workload_fields({name: fields.pop(name, None) for name in WORKLOAD_FIELDS})
+    if workload["fasta"] is not None:
+        check_fasta_path(Path(workload["fasta"]))
+    return RunSpec(**fields, **workload)
+
+
+def with_parameters(
+    body: Callable[..., None], parameters: list[inspect.Parameter]
+) -> Callable[..., None]:
+    """``body`` (taking keyword arguments) with a signature of ``parameters``, for typer."""
+
+    def command(**flags: Any) -> None:
+        body(**flags)
+
+    command.__doc__ = body.__doc__
+    command.__name__ = body.__name__
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    return command
+
+
+def parameter(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
 
 
 # Typer option declarations shared by commands (one definition each).
-Model = Annotated[str, typer.Option("--model", "-m", help="Model id (see `plmprof models`).")]
-Weights = Annotated[
-    str,
-    typer.Option(help="random (default), cache (local HF cache only) or a local path."),
-]
-Device = Annotated[
-    str, typer.Option("--device", "-d", help="cpu, cuda, cuda:N, neuron, hpu or hpu:N.")
-]
-Dtype = Annotated[str, typer.Option(help="fp32, fp16 or bf16.")]
-SeqLen = Annotated[int | None, typer.Option(help="Synthetic sequences of N residues.")]
-Lengths = Annotated[
-    str | None,
-    typer.Option(help="Length distribution: fixed:N, uniform:A-B, uniref50-like, proteome."),
-]
-Fasta = Annotated[str | None, typer.Option(help="FASTA file to embed.")]
-NeuronTarget = Annotated[str, typer.Option(help="Neuron: inf2, trn1, trn1n or trn2.")]
-NeuronOptlevel = Annotated[
-    int, typer.Option("--optlevel", help="Neuron: neuronx-cc --optlevel 1, 2 or 3.")
-]
-NeuronDataParallel = Annotated[
-    bool,
-    typer.Option(help="Neuron: one torch_neuronx.DataParallel model over the visible cores."),
-]
-HpuMode = Annotated[
-    str, typer.Option(help="Gaudi: lazy (PT_HPU_LAZY_MODE=1) or eager (needed by --compile).")
-]
-HpuGraphs = Annotated[bool, typer.Option(help="Gaudi: wrap the model in HPU graphs (lazy mode).")]
 PricePerHour = Annotated[float | None, typer.Option(help="USD per hour, for cost.")]
 InstanceType = Annotated[
     str | None, typer.Option(help="Price this instance type (e.g. inf2.xlarge).")
 ]
 PeakTflops = Annotated[float | None, typer.Option(help="Peak TFLOP/s for MFU.")]
+TelemetryInterval = Annotated[float, typer.Option(help="Seconds between samples.")]
 ResultsDir = Annotated[Path, typer.Option(help="Every run's JSON Result is also saved here.")]
+Output = Annotated[
+    str | None, typer.Option("--output", "-o", help="File to write, or - for stdout.")
+]
+
+
+def measure_parameters(*, sweep: bool = False) -> list[inspect.Parameter]:
+    """``--telemetry-interval``, ``--price-per-hour``, ``--instance-type``, ``--peak-tflops``."""
+    interval = TelemetryInterval if not sweep else Annotated[float | None, typer.Option()]
+    return [
+        parameter("telemetry_interval", interval, None if sweep else 0.5),
+        parameter("price_per_hour", PricePerHour, None),
+        parameter("instance_type", InstanceType, None),
+        parameter("peak_tflops", PeakTflops, None),
+    ]

@@ -3,34 +3,22 @@ RunSpec fields, each value coerced to its field's type with a clear error."""
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engines.batching import parse_buckets
 from engines.errors import InvalidInputError
-from engines.spec import RunSpec, parse_size_mb
+from engines.fields import WORKLOAD_FIELDS, parse_text
+from engines.spec import SPEC_FIELDS
 from profilers.options import MeasureOptions
 
-# Names a grid may use for a RunSpec field besides the field's own name: the sweep command's
-# flags (plural for the axes) and ``plmprof run``'s flags. ``devices`` is the device axis here, not
-# run's one-device-per-worker list (that is not sweepable).
+# Fields a grid sets (from RunSpec's field metadata): all but the per-worker device list, whose
+# name is the device axis here. A grid may name a field by its name, its flag or its axis.
+_SETTABLE = {info.name: info for info in SPEC_FIELDS if info.kind != "devices"}
 _ALIASES: dict[str, str] = {
-    "models": "model",
-    "devices": "device",
-    "dtypes": "dtype",
-    "batch_sizes": "batch_size",
-    "attentions": "attention",
-    "compiles": "compile",
-    "prunes": "prune",
-    "seq_lens": "seq_len",
-    "token_budgets": "token_budget",
-    "duration": "duration_s",
-    "num_seqs": "num_sequences",
-    "memory_limit": "memory_limit_mb",
+    alias: info.name for info in _SETTABLE.values() for alias in info.names if alias != info.name
 }
 _OPTION_ALIASES: dict[str, str] = {"telemetry_interval": "telemetry_interval_s"}
 # Options a sweep may set (the rest are for live displays).
@@ -41,8 +29,6 @@ _OPTION_FIELDS: tuple[str, ...] = (
     "price_kind",
     "peak_tflops",
 )
-# Fields no grid sets: run notes, and the per-worker device list (its name is the device axis).
-_NOT_SETTABLE = ("notes", "devices")
 # Axis order of the expansion (whatever order the grid gave): the batch size varies fastest.
 _AXIS_ORDER = (
     "model",
@@ -60,7 +46,6 @@ _AXIS_ORDER = (
     "token_budget",
     "batch_size",
 )
-_WORKLOAD_FIELDS = ("seq_len", "lengths", "fasta")
 _AXIS_WORDS = {
     "model": "models",
     "device": "devices",
@@ -76,25 +61,7 @@ _AXIS_WORDS = {
 }
 
 
-# Fields whose text is a size ("4GB", "512MB"); a number is megabytes.
-_SIZE_FIELDS = ("memory_limit_mb",)
-
-
-def _field_kinds() -> dict[str, str]:
-    """RunSpec field name -> "int", "float", "bool", "str" or "tuple" (+ "?" when optional)."""
-    kinds = {}
-    for spec_field in dataclasses.fields(RunSpec):
-        text = str(spec_field.type).replace(" ", "")
-        optional = "|None" in text
-        base = text.replace("|None", "")
-        kind = "tuple" if base.startswith("tuple") else base
-        if spec_field.name in _SIZE_FIELDS:
-            kind = "size"
-        kinds[spec_field.name] = kind + ("?" if optional else "")
-    return kinds
-
-
-_KINDS = _field_kinds()
+_KINDS = {name: info.kind + ("?" if info.optional else "") for name, info in _SETTABLE.items()}
 
 
 def canonical_name(name: str) -> str:
@@ -103,12 +70,12 @@ def canonical_name(name: str) -> str:
     Raises ``InvalidInputError`` for a name that is neither, listing what is accepted."""
     key = name.strip().lstrip("-").lower().replace("-", "_")
     key = _ALIASES.get(key, _OPTION_ALIASES.get(key, key))
-    if key in _KINDS and key not in _NOT_SETTABLE:
+    if key in _KINDS:
         return key
     if key in _OPTION_FIELDS:
         return key
     known = sorted(
-        {k.replace("_", "-") for k in _KINDS if k not in _NOT_SETTABLE}
+        {k.replace("_", "-") for k in _KINDS}
         | {k.replace("_", "-") for k in _ALIASES}
         | {k.replace("_", "-") for k in (*_OPTION_FIELDS, *_OPTION_ALIASES)}
     )
@@ -125,7 +92,7 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
         raise InvalidInputError(f"{name}: a value is needed (got none)")
     if base == "size":
         if isinstance(value, str):
-            return parse_size_mb(value)
+            return parse_text("size", value)
         return _coerce(name, "int", value)
     if base == "bool":
         if isinstance(value, bool):
@@ -155,9 +122,9 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
         if not math.isfinite(number):
             raise InvalidInputError(f"{name}: '{value}' is not a finite number")
         return number
-    if base == "tuple":
+    if base == "ints":
         if isinstance(value, str):
-            return parse_buckets(value)
+            return parse_text("ints", value)
         if isinstance(value, list | tuple):
             return tuple(_coerce(name, "int", item) for item in value)
         raise InvalidInputError(f"{name}: '{value}' is not a list of whole numbers")
@@ -210,7 +177,7 @@ class SweepGrid:
                 continue
             kind = _KINDS[key]
             is_axis = isinstance(value, list | tuple) and (
-                not kind.startswith("tuple") or any(isinstance(v, list | tuple) for v in value)
+                not kind.startswith("ints") or any(isinstance(v, list | tuple) for v in value)
             )
             if not is_axis:
                 fixed[key] = _coerce(name, kind, value)
@@ -298,7 +265,7 @@ def jsonable(value: Any) -> Any:
 
 
 def _check_workload(axes: Mapping[str, Any], fixed: dict[str, Any]) -> None:
-    given = [f for f in _WORKLOAD_FIELDS if f in axes or fixed.get(f) is not None]
+    given = [f for f in WORKLOAD_FIELDS if f in axes or fixed.get(f) is not None]
     if len(given) > 1:
         names = ", ".join(g.replace("_", "-") for g in given)
         raise InvalidInputError(f"give one workload for a sweep, not {names}")

@@ -23,7 +23,14 @@ from textual.widgets import Button, Input, Label, Select
 
 from engines.catalog import MODELS, ModelInfo
 from engines.errors import InvalidInputError, PlmprofError
-from engines.spec import ATTENTIONS, COMPILE_MODES, DTYPES, INT8_SCHEMES, RunSpec
+from engines.spec import (
+    ATTENTIONS,
+    COMPILE_MODES,
+    DTYPES,
+    FIELDS_BY_NAME,
+    INT8_SCHEMES,
+    RunSpec,
+)
 
 Preflight = Callable[[RunSpec], Any]
 ParamCounter = Callable[[ModelInfo], int]
@@ -39,7 +46,11 @@ WORKLOADS = (
     ("length distribution", "lengths"),
     ("FASTA file", "fasta"),
 )
-WORKLOAD_DEFAULTS = {"seq_len": "256", "lengths": "uniform:50-500", "fasta": ""}
+WORKLOAD_DEFAULTS = {
+    "seq_len": str(FIELDS_BY_NAME["seq_len"].default),
+    "lengths": "uniform:50-500",
+    "fasta": "",
+}
 WORKLOAD_HINTS = {
     "seq_len": "residues per synthetic sequence",
     "lengths": "fixed:N, uniform:A-B, uniref50-like or proteome",
