@@ -13,7 +13,7 @@ import resource
 import time
 
 
-def _build(model_id: str, queue: mp.Queue) -> None:  # type: ignore[type-arg]
+def _build(model_id: str, queue: mp.Queue) -> None:
     from engines.builders import build_model
     from engines.catalog import get_model_info
 

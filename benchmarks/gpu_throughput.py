@@ -66,7 +66,9 @@ from engines.batching import Batch, fixed_batches, token_budget_batches
 from engines.builders import build_model
 from engines.catalog import ModelInfo, get_model_info
 from engines.errors import PlmprofError
+from engines.failures import classify
 from engines.fasta import read_fasta
+from engines.messages import Status
 from engines.packed.api import (
     PackedFeeder,
     PackedRunner,
@@ -476,7 +478,7 @@ def run_candidate(ctx: Context, candidate: Candidate) -> dict[str, Any]:
     if candidate.kind == "packed":
         reason = packed_support(ctx.info)
         if reason is not None:
-            return {**record, "status": "unsupported", "error": reason}
+            return {**record, "status": Status.UNSUPPORTED, "error": reason}
     if ctx.device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(ctx.device)
@@ -576,7 +578,7 @@ def measure(
         "useful_flops": sum(u.useful_flops for u in units),
         "hardware_flops": sum(u.hardware_flops for u in units),
     }
-    out: dict[str, Any] = {"status": "ok", "setup_s": setup_s, "quality": quality}
+    out: dict[str, Any] = {"status": Status.OK, "setup_s": setup_s, "quality": quality}
     if timing.latencies_ms:
         ordered = sorted(timing.latencies_ms)
         p50 = nearest_rank(ordered, 50)
@@ -666,7 +668,7 @@ def print_table(ctx: Context, records: Sequence[dict[str, Any]], header: bool = 
     if header:
         print(head)
     for r in records:
-        ok = r.get("status") == "ok"
+        ok = r.get("status") == Status.OK
         line = f"{r['candidate']:<28} {r.get('dtype', '-'):<8} {r.get('status', '?'):<7} "
         line += f"{fmt(r.get('sequences_per_s'), '9.1f'):>9} "
         if batch1:
@@ -687,7 +689,9 @@ def print_table(ctx: Context, records: Sequence[dict[str, Any]], header: bool = 
 
 
 def print_targets(ctx: Context, records: Sequence[dict[str, Any]]) -> None:
-    ok = [r for r in records if r.get("status") == "ok" and r["candidate"].startswith("packed-")]
+    ok = [
+        r for r in records if r.get("status") == Status.OK and r["candidate"].startswith("packed-")
+    ]
     workload = ctx.args.workload
     if ctx.device.type != "cuda":
         print(
@@ -726,11 +730,6 @@ def print_targets(ctx: Context, records: Sequence[dict[str, Any]]) -> None:
             f"target cosine >= {TARGET_COSINE} vs {ctx.args.dtype} eager: {verdict} "
             f"(lowest: {low['candidate']} {cos:.5f})"
         )
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0][:300] if text else ""
 
 
 def cpu_model_name() -> str:
@@ -780,23 +779,21 @@ def run_guarded(ctx: Context, candidate: Candidate) -> dict[str, Any]:
     """Run one candidate; a failure becomes a record with its status, never an exception."""
     try:
         return run_candidate(ctx, candidate)
-    except (torch.OutOfMemoryError, MemoryError) as exc:
-        return {"candidate": candidate.name, "status": "oom", "error": str(exc)[:300]}
     except Exception as exc:  # a failed candidate is reported, the others still run
-        compile_error = "Inductor" in type(exc).__name__ or "dynamo" in repr(type(exc))
+        status, message = classify(exc)
         return {
             "candidate": candidate.name,
-            "status": "compile_failed" if compile_error else "error",
-            "error": f"{type(exc).__name__}: {first_line(exc)}",
+            "status": status,
+            "error": message,
             "traceback": "".join(traceback.format_exception(exc)[-4:])[-2000:],
         }
 
 
 def add_ratios(record: dict[str, Any], earlier: Sequence[dict[str, Any]]) -> None:
     """Speed relative to the two baselines, when they ran (earlier in the list) and succeeded."""
-    if record.get("status") != "ok":
+    if record.get("status") != Status.OK:
         return
-    runs = {r["candidate"]: r for r in [*earlier, record] if r.get("status") == "ok"}
+    runs = {r["candidate"]: r for r in [*earlier, record] if r.get("status") == Status.OK}
     first = runs.get("first-script", {}).get("sequences_per_s")
     tuned = runs.get("hf-tuned", {}).get("sequences_per_s")
     record["vs_first_script"] = record["sequences_per_s"] / first if first else None
@@ -886,7 +883,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_targets(ctx, records)
     if args.append:
         print(f"appended {len(records)} lines to {args.append}")
-    return 0 if all(r.get("status") in ("ok", "unsupported") for r in records) else 1
+    return 0 if all(r.get("status") in (Status.OK, Status.UNSUPPORTED) for r in records) else 1
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from engines.detect import cpu_name
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.result import Result
@@ -61,7 +62,7 @@ def row(name: str, result: Result | None, wall: float) -> str:
     rss = _number(result.memory, "max_ram")
     cosine = _number(result.quality, "cosine_min")
     compile_s = _number(result.timing, "compile_s")
-    status = result.status if result.status == "ok" else f"{result.status}: {result.message}"
+    status = result.status if result.status == Status.OK else f"{result.status}: {result.message}"
     return (
         f"| {name} | {status} | {_cell(seq_s, '.2f')} | {_cell(p50, '.3f')} | "
         f"{_cell(rss, '.0f')} | {_cell(cosine, '.5f')} | {_cell(compile_s, '.1f')} | {wall:.0f} |"

@@ -19,6 +19,7 @@ from engines.backends.torch_device import TORCH_DTYPES
 from engines.builders import build_model
 from engines.catalog import get_model_info
 from engines.inputs import plan_workload, to_tensors
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.session import Session
@@ -26,7 +27,7 @@ from profilers.session import Session
 
 def plmprof_median(spec: RunSpec) -> float:
     result = Session(spec, MeasureOptions(telemetry=False)).run()
-    if result.status != "ok" or result.latency is None:
+    if result.status != Status.OK or result.latency is None:
         raise SystemExit(f"plmprof run failed: {result.status}: {result.message}")
     return float(result.latency["p50"])
 

@@ -40,7 +40,7 @@ from engines.builders import build_model
 from engines.catalog import get_model_info
 from engines.detect import cpu_name
 from engines.inputs import plan_workload, to_tensors
-from engines.messages import BatchDone, Loaded, WorkerMessage
+from engines.messages import BatchDone, Loaded, Status, WorkerMessage
 from engines.runner import _measure, forward
 from engines.spec import RunSpec
 from engines.structure import ModelShape
@@ -340,7 +340,7 @@ def run_bare(spec: RunSpec) -> tuple[float, int, int]:
 def run_plmprof(spec: RunSpec) -> tuple[float, int, int]:
     # A live callback, as the CLI has: the session then makes a snapshot every 0.25 s.
     result = Session(spec, MeasureOptions(), on_snapshot=lambda snapshot: None).run()
-    if result.status != "ok" or result.throughput is None:
+    if result.status != Status.OK or result.throughput is None:
         raise RuntimeError(f"plmprof run failed: {result.status}: {result.message}")
     threads = int(result.workers[0].get("threads") or spec.threads or 0)
     return float(result.throughput["sequences_per_s"]), int(result.throughput["batches"]), threads

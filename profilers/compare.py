@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engines.errors import InvalidInputError
+from engines.messages import Status
 from profilers.result import Result
 from profilers.sections import Sections
 
@@ -157,12 +158,12 @@ def gate(
         raise InvalidInputError(f"the threshold must be 0% or more (got {threshold_pct}%)")
     chosen = BY_KEY[metric]
     a_value, b_value = chosen.value(a), chosen.value(b)
-    if a.status != "ok" or a_value is None or a_value <= 0:
+    if a.status != Status.OK or a_value is None or a_value <= 0:
         raise InvalidInputError(
             f"A (run {a.run_id}) cannot be the reference: status '{a.status}', "
             f"{chosen.label} {'not measured' if a_value is None else a_value}"
         )
-    if b.status != "ok" or b_value is None:
+    if b.status != Status.OK or b_value is None:
         return Verdict(
             chosen,
             a_value,

@@ -6,13 +6,20 @@ import dataclasses
 import json
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engines.errors import InvalidInputError
+from engines.failures import classify
 from profilers.coerce import describe
 from profilers.sections import SECTIONS, read_workers
+
+if TYPE_CHECKING:
+    from engines.spec import RunSpec
+    from profilers.options import MeasureOptions
 
 SCHEMA_VERSION = "1.0"
 
@@ -98,6 +105,21 @@ class Result:
             handle.write("\n")
         os.replace(handle.name, target)
         return target
+
+
+def failed_result(spec: RunSpec, options: MeasureOptions, exc: Exception) -> Result:
+    """A Result for a run that ended before the session could make one (it raised ``exc``): the
+    status and message are ``engines.failures.classify``'s."""
+    status, message = classify(exc, in_profiler=True)
+    return Result(
+        run_id=uuid.uuid4().hex[:12],
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        status=status.value,
+        spec=spec.to_dict(),
+        options=options.to_dict(),
+        environment={},
+        message=message,
+    )
 
 
 def load_result(path: str | Path) -> Result:

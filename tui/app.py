@@ -10,9 +10,7 @@ from the latest snapshot only.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -26,10 +24,11 @@ from textual.widgets import Footer, Header, Select, TabbedContent, TabPane
 
 from engines.catalog import ModelInfo
 from engines.detect import available_devices, best_device
-from engines.errors import PlmprofError, UnsupportedError
+from engines.errors import PlmprofError
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
-from profilers.result import Result
+from profilers.result import Result, failed_result
 from profilers.snapshot import Snapshot
 from profilers.telemetry.samples import TelemetrySample
 from tui.commands.interactive import WORKER_LOG_ENV, WORKER_LOG_NAME, quiet_worker
@@ -137,19 +136,6 @@ def prepare_process(results_dir: Path) -> None:
 
 def detect_devices() -> tuple[list[str], str]:
     return available_devices(), best_device()
-
-
-def failed_result(spec: RunSpec, options: MeasureOptions, status: str, message: str) -> Result:
-    """A Result for a run that ended before the session could make one (it raised)."""
-    return Result(
-        run_id=uuid.uuid4().hex[:12],
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        status=status,
-        spec=spec.to_dict(),
-        options=options.to_dict(),
-        environment={},
-        message=message,
-    )
 
 
 class PlmprofApp(App[list[Result]]):
@@ -327,16 +313,8 @@ class PlmprofApp(App[list[Result]]):
             if run is not None and run.stopping:
                 session.stop()
             result = session.run()
-        except UnsupportedError as exc:
-            result = failed_result(spec, self.options, "unsupported", str(exc))
-        except PlmprofError as exc:
-            result = failed_result(spec, self.options, "error", str(exc))
-        except MemoryError as exc:
-            message = f"out of memory in the profiler itself: {exc}"
-            result = failed_result(spec, self.options, "oom", message)
         except Exception as exc:  # the app stays up whatever the run does
-            message = f"{type(exc).__name__}: {exc}"
-            result = failed_result(spec, self.options, "error", message)
+            result = failed_result(spec, self.options, exc)
         self.post_message(RunFinished(token, result))
 
     def on_run_finished(self, message: RunFinished) -> None:
@@ -353,7 +331,7 @@ class PlmprofApp(App[list[Result]]):
             self.notify(f"could not save the result: {exc}", severity="error")
         self.table.add_result(result)
         words = status_words(result.status)
-        fine = result.status in ("ok", "interrupted")
+        fine = result.status in (Status.OK, Status.INTERRUPTED)
         severity: Literal["information", "error"] = "information" if fine else "error"
         self.notify(
             result.message or f"run {result.run_id}: {words}", title=words, severity=severity

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engines.messages import Status
 from profilers.coerce import number, text
+from profilers.layout import SKIPPED
 from profilers.report.analysis import ModelReport, model_report
 from profilers.report.loading import LoadedResults
 from profilers.report.rows import Row, environment_of, row_of, spec_of, workload_label
@@ -164,11 +166,11 @@ def _skipped(sweep: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     out = []
     for point in points:
         if isinstance(point, Mapping) and point.get("status") in (
-            "skipped",
-            "interrupted",
-            "error",
+            SKIPPED,
+            Status.INTERRUPTED,
+            Status.ERROR,
         ):
-            if point.get("status") != "skipped" and point.get("run_id"):
+            if point.get("status") != SKIPPED and point.get("run_id"):
                 continue  # a Result exists: it is listed with the failed ones
             settings = point.get("settings")
             settings = settings if isinstance(settings, Mapping) else {}

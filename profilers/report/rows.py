@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.coerce import integer
 from profilers.export import batching, ms, optimizations, pct, run_device
@@ -120,7 +121,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == Status.OK
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

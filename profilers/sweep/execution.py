@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from engines.errors import PlmprofError
+from engines.failures import classify
 from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
@@ -73,15 +74,15 @@ class Executor(Protocol):
 
 
 def no_result(exc: BaseException) -> tuple[str, str]:
-    """The status and reason of a point whose run raised ``exc`` instead of making a Result."""
-    if isinstance(exc, KeyboardInterrupt):
-        return (
-            Status.INTERRUPTED,
-            "stopped by the user before a result was made; --resume runs it again",
-        )
-    if isinstance(exc, PlmprofError):  # the preflight check failed now (a file gone, a device busy)
-        return SKIPPED, str(exc)
-    return Status.ERROR, f"the sweep could not run this point: {type(exc).__name__}: {exc}"
+    """The status and reason of a point whose run raised ``exc`` instead of making a Result:
+    ``engines.failures.classify``'s, except that a plmprof error (the preflight check fails now:
+    a file gone, a device busy) skips the point."""
+    status, message = classify(exc, in_profiler=True)
+    if status == Status.INTERRUPTED:
+        return status, "stopped by the user before a result was made; --resume runs it again"
+    if isinstance(exc, PlmprofError):
+        return SKIPPED, message
+    return status, f"the sweep could not run this point: {message}"
 
 
 class LocalExecutor:

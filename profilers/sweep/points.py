@@ -15,11 +15,8 @@ from engines.errors import PlmprofError
 from engines.messages import Status
 from engines.preflight import check_runnable
 from engines.spec import RunSpec
+from profilers.layout import PENDING, SKIPPED
 from profilers.sweep.grid import SweepGrid, jsonable
-
-# A point's state before (or instead of) a Result; after a run it is the Result's Status.
-PENDING = "pending"
-SKIPPED = "skipped"
 
 Check = Callable[[RunSpec], object]
 

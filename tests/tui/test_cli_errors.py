@@ -121,3 +121,22 @@ def test_plain_plmprof_opens_the_app_with_its_measurement_flags(
 def test_plain_plmprof_refuses_a_negative_price(capsys: pytest.CaptureFixture[str]) -> None:
     assert invoke(["--price-per-hour", "-1"]) == 2
     assert "--price-per-hour must be >= 0 (got -1.0)" in capsys.readouterr().err
+
+
+def test_a_profiler_failure_is_a_saved_result_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class Broken:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def run(self) -> None:
+            raise RuntimeError("the sampler thread died")
+
+    monkeypatch.setattr("tui.commands.run_command.Session", Broken)
+    code = invoke(["run", "--seq-len", "8", "--results-dir", str(tmp_path)])
+    text = " ".join(capsys.readouterr().err.split())
+    assert code == 1 and "Traceback" not in text
+    assert "error: RuntimeError: the sampler thread died" in text
+    [saved] = tmp_path.glob("*.json")
+    assert '"status": "error"' in saved.read_text()

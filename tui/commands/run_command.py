@@ -11,11 +11,12 @@ from typing import TextIO
 from rich.console import Console
 from rich.markup import escape
 
-from engines.errors import InvalidInputError
+from engines.errors import InvalidInputError, PlmprofError
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.export import FORMATS, render
 from profilers.options import MeasureOptions
-from profilers.result import Result
+from profilers.result import Result, failed_result
 from profilers.session import Session
 from profilers.snapshot import Snapshot
 from tui.render.summary import result_table, status_line
@@ -80,9 +81,9 @@ def write_export(results: list[Result], fmt: str, output: str | None) -> Path | 
 
 
 def exit_code(result: Result) -> int:
-    if result.status == "ok":
+    if result.status == Status.OK:
         return EXIT_OK
-    return EXIT_INTERRUPTED if result.status == "interrupted" else EXIT_FAILED_RUN
+    return EXIT_INTERRUPTED if result.status == Status.INTERRUPTED else EXIT_FAILED_RUN
 
 
 def execute_run(
@@ -101,6 +102,10 @@ def execute_run(
     live = LiveOutput(err, _open_live_json(live_json))
     try:
         result = Session(spec, options, on_snapshot=live).run()
+    except PlmprofError:
+        raise  # bad input found before the run began: one line, exit 2
+    except Exception as exc:  # the profiler failed: a Result says how, nothing is lost
+        result = failed_result(spec, options, exc)
     finally:
         live.close()
     saved = result.save(results_dir / f"{result.run_id}.json")
@@ -112,7 +117,7 @@ def execute_run(
         if written is not None:
             summary.print(f"wrote {written}")
     summary.print(f"result saved to {saved}")
-    if result.status != "ok":
+    if result.status != Status.OK:
         err.print(
             f"[bold red]{result.status}[/]: {escape(result.message or 'see the result file')}"
         )

@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from engines.errors import InvalidInputError
+from engines.messages import Status
 from profilers.export import format_value
 from profilers.sweep import (
     MAX_BATCH_FILE,
@@ -146,7 +147,7 @@ def _finished_line(point: SweepPoint) -> str:
     words = STATUS_WORDS.get(point.status, point.status)
     line = f"{point.status:>11}  {point.label}"
     figures = point.figures
-    if point.status == "ok" and figures:
+    if point.status == Status.OK and figures:
         line += (
             f"  {format_value(figures.get('sequences_per_s'))} seq/s"
             f"  p50 {format_value(figures.get('p50_ms'))} ms"
@@ -262,7 +263,7 @@ def execute_sweep(
             highlight=False,
         )
         return EXIT_INTERRUPTED
-    if outcome.count("ok") == 0:
+    if outcome.count(Status.OK) == 0:
         err.print("[bold red]no point ended ok[/]: see the reasons above and in sweep.json")
         return EXIT_FAILED
     return EXIT_OK

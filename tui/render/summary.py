@@ -6,19 +6,20 @@ from typing import Any
 
 from rich.table import Table
 
+from engines.messages import Status
 from profilers.export import format_value
 from profilers.labels import batching_label
 from profilers.result import Result
 from profilers.snapshot import Snapshot
 
-STATUS_WORDS = {
-    "ok": "finished",
-    "oom": "out of memory",
-    "compile_failed": "compilation failed",
-    "unsupported": "not supported here",
-    "error": "failed with an error",
-    "crashed": "worker crashed",
-    "interrupted": "stopped early (results kept)",
+STATUS_WORDS: dict[str, str] = {
+    Status.OK: "finished",
+    Status.OOM: "out of memory",
+    Status.COMPILE_FAILED: "compilation failed",
+    Status.UNSUPPORTED: "not supported here",
+    Status.ERROR: "failed with an error",
+    Status.CRASHED: "worker crashed",
+    Status.INTERRUPTED: "stopped early (results kept)",
 }
 
 

@@ -9,6 +9,7 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.labels import batching_label
 from profilers.result import Result
@@ -25,7 +26,7 @@ PHASE_WORDS = {
     "done": "done",
 }
 _PHASE_ORDER = ("starting", "loading", "compiling", "warming", "measuring")
-STATUS_STYLES = {"ok": "green", "interrupted": "yellow"}
+STATUS_STYLES: dict[str, str] = {Status.OK: "green", Status.INTERRUPTED: "yellow"}
 
 
 def status_words(status: str | None) -> str:
