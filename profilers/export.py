@@ -15,6 +15,8 @@ from profilers.result import Result
 from profilers.sections import Sections
 
 FORMATS = ("json", "csv", "md")
+# What a table shows for a figure that was not measured (never a zero).
+MISSING = "–"
 
 
 def optimizations(spec: Mapping[str, Any]) -> str:
@@ -115,7 +117,7 @@ def summary_row(result: Result) -> dict[str, Any]:
 
 def format_value(value: Any) -> str:
     if value is None:
-        return "–"
+        return MISSING
     if isinstance(value, float):
         if value == 0 or abs(value) >= 100:
             return f"{value:,.0f}"

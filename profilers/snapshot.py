@@ -22,6 +22,10 @@ class WorkerState:
     message: str | None = None
 
 
+# A worker's phases in the order a run goes through them (then ``done``).
+PHASES = ("starting", "loading", "compiling", "warming", "measuring")
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """``latency_window``: batches finished in the last ``window_s`` seconds;
@@ -53,11 +57,17 @@ class Snapshot:
 
     @property
     def phase(self) -> str:
+        """The phase of the least advanced worker (``PHASES`` order), ``done`` when all are."""
         phases = {w.phase for w in self.workers}
-        for phase in ("starting", "loading", "compiling", "warming", "measuring"):
-            if phase in phases:
-                return phase
-        return "done"
+        return next((phase for phase in PHASES if phase in phases), "done")
+
+    @property
+    def time_left_s(self) -> float | None:
+        """Seconds left by the run's stopping rule, from the progress made over the measured
+        time; None before measuring begins."""
+        if self.phase != "measuring" or self.progress <= 0 or self.measured_s <= 0:
+            return None
+        return self.measured_s * (1 - self.progress) / self.progress
 
     def to_dict(self) -> dict[str, Any]:
         def summary(s: Summary | None) -> dict[str, object] | None:

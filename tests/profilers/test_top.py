@@ -22,7 +22,10 @@ from engines.errors import InvalidInputError
 from profilers.telemetry.nvml import NvmlSampler
 from profilers.top import TopMonitor, TopSnapshot
 from tui.cli import invoke
-from tui.commands.top_command import KeyReader, bar, live_view, render_top, size
+from tui.commands.keys import KeyReader
+from tui.commands.top_command import live_view
+from tui.render.top import gauge, render_top
+from tui.widgets.units import size
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "neuron"
 REPLAY = DATA / "neuron-monitor-inf2.xlarge.jsonl"
@@ -206,14 +209,15 @@ def test_fake_gpu_is_sampled_and_its_processes_named(monkeypatch: pytest.MonkeyP
 
 
 def test_bar_and_sizes() -> None:
-    assert bar(None).plain == "n/a"
-    assert bar(50.0, width=10).plain == "█████░░░░░  50%"
-    assert bar(250.0, width=4).plain == "████ 250%"  # clipped bar, true figure
-    assert size(None) == "n/a"
+    # The TUI's one vocabulary (tui.widgets.units): "–" when unknown, decimal units.
+    assert gauge(None).plain == "–"
+    assert gauge(50.0, width=10).plain == "█████" + " " * 5 + "  50%"
+    assert gauge(250.0, width=4).plain == "████ 250%"  # clipped bar, true figure
+    assert size(None) == "–"
     assert size(0) == "0 B"
-    assert size(196_608) == "192 KiB"
-    assert size(43_450_368) == "41 MiB"
-    assert size(80 * 2**30) == "80.0 GiB"
+    assert size(196_608) == "197 kB"
+    assert size(43_450_368) == "43.5 MB"
+    assert size(80 * 2**30) == "85.9 GB"
 
 
 def test_view_of_a_replay_without_nvml(no_tools: Path) -> None:
@@ -225,7 +229,7 @@ def test_view_of_a_replay_without_nvml(no_tools: Path) -> None:
     assert "74%" in text  # core 0 of the edge-case report
     for column in ("tensors", "constants", "model code", "scratchpad", "runtime"):
         assert column in text
-    assert "runtime vCPU: user n/a" in text  # its vCPU group carried an error
+    assert "runtime vCPU: user –" in text  # its vCPU group carried an error
     assert "groups reporting errors" in text
     assert "p50" in text and "1.22" in text
 
@@ -236,10 +240,10 @@ def test_view_of_a_gpu(monkeypatch: pytest.MonkeyPatch, no_tools: Path) -> None:
         text = _text(render_top(top.first_snapshot(wait_for_neuron_s=0.0)))
     assert "NVIDIA H100 80GB HBM3" in text
     assert "97%" in text
-    assert "20.0 GiB / 80.0 GiB" in text
+    assert "21.5 GB / 85.9 GB" in text
     assert "350 / 700 W" in text
-    assert "61 °C" in text and "1980 MHz" in text
-    assert f"{os.getpid()} " in text and "1.0 GiB" in text
+    assert "61.0 °C" in text and "1,980 MHz" in text
+    assert f"{os.getpid()} " in text and "1.1 GB" in text
     assert "neuron-monitor not found" in text
 
 

@@ -23,7 +23,7 @@ from tui.widgets.latency import UNBACKED, backed_note, latency_table, percentile
 from tui.widgets.memory import memory_text
 from tui.widgets.trend import trend_line
 from tui.widgets.units import bar, duration, ms, number, size, size_pair
-from tui.widgets.workers import LiveRun, describe_spec, header_text, status_words, time_left
+from tui.widgets.workers import LiveRun, describe_spec, header_text, status_words
 
 
 def test_units_read_as_a_person_writes_them() -> None:
@@ -114,7 +114,7 @@ def test_every_status_has_words() -> None:
 
 def test_header_shows_progress_and_time_left() -> None:
     shot = snapshot(0.6)
-    assert time_left(shot) == pytest.approx(4.0)
+    assert shot.time_left_s == pytest.approx(4.0)
     text = header_text(LiveRun(RunSpec(), shot), 100).plain
     assert "measuring" in text and "60 %" in text and "4.0 s left" in text
     narrow = header_text(LiveRun(RunSpec(), shot), 60).plain.splitlines()

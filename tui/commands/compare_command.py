@@ -15,6 +15,7 @@ from engines.errors import InvalidInputError
 from profilers.compare import GATE_METRICS, compare, gate
 from profilers.export import format_value
 from profilers.report import read_result
+from tui.widgets.units import NA
 
 EXIT_OK, EXIT_REGRESSED = 0, 1
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*$")
@@ -63,12 +64,8 @@ def execute_compare(
             f"{line.metric.label} ({line.metric.unit})",
             format_value(line.a),
             format_value(line.b),
-            "–" if line.ratio is None else f"{line.ratio:.3f}",
-            "–"
-            if change is None
-            else f"[{style}]{change:+.1f}%[/]"
-            if style
-            else f"{change:+.1f}%",
+            NA if line.ratio is None else f"{line.ratio:.3f}",
+            NA if change is None else f"[{style}]{change:+.1f}%[/]" if style else f"{change:+.1f}%",
         )
     out.print(table)
     for title, differences in (

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from profilers.export import format_value
 from profilers.inventory import device_inventory
+from tui.widgets.units import NA, size
 
 
-def _gib(value: object) -> str:
-    return f"{value / 2**30:.1f} GiB" if isinstance(value, int) else "–"
+def _size(value: object) -> str:
+    return size(value) if isinstance(value, int) else NA
 
 
 def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -19,7 +20,7 @@ def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
             [
                 ("name", cpu["name"]),
                 ("logical cores", str(cpu["logical_cores"])),
-                ("memory", _gib(cpu["memory_bytes"])),
+                ("memory", _size(cpu["memory_bytes"])),
                 ("torch threads", str(cpu["torch_threads"])),
                 ("instance type", inv["instance_type"] or "not on EC2 (or not readable)"),
             ],
@@ -34,7 +35,7 @@ def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
         gpu_rows.append(
             (
                 f"GPU {gpu['index']}",
-                f"{gpu['name']}, {_gib(gpu['memory_total_bytes'])}, "
+                f"{gpu['name']}, {_size(gpu['memory_total_bytes'])}, "
                 f"{format_value(gpu['power_limit_w'])} W limit, driver "
                 f"{gpu['driver_version']}, CUDA {gpu['cuda_driver_version']}",
             )
@@ -46,7 +47,7 @@ def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
         neuron_rows.append(
             (
                 f"device {device['neuron_device']}",
-                f"{device['nc_count']} NeuronCores, {_gib(device['memory_size'])}, "
+                f"{device['nc_count']} NeuronCores, {_size(device['memory_size'])}, "
                 f"bdf {device['bdf']}",
             )
         )

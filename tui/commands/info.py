@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engines.catalog import MODELS, Family
+from tui.widgets.units import NA
 
 
 def print_models(console: Console) -> None:
@@ -31,7 +32,7 @@ def print_models(console: Console) -> None:
         table.add_row(
             info.id,
             f"{info.expected_params:,}",
-            str(info.max_residues or "–"),
+            str(info.max_residues or NA),
             f"{info.family.value}\n[dim]{info.tokenizer} tok.[/]",
             "\n".join((info.hub_id, *(f"[dim]{escape(note)}[/]" for note in info.notes))),
         )

@@ -44,6 +44,7 @@ from profilers.sweep import (
     session_runner,
 )
 from tui.render.summary import STATUS_WORDS
+from tui.widgets.units import duration
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -85,15 +86,8 @@ def default_folder(prefix: str = "plmprof-sweep") -> Path:
     return Path(f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = max(0, round(seconds))
-    if seconds >= 3600:
-        return f"~{seconds // 3600}h {seconds % 3600 // 60:02d}m left"
-    if seconds >= 60:
-        return f"~{seconds // 60}m {seconds % 60:02d}s left"
-    return f"~{seconds}s left"
+def _time_left(seconds: float | None) -> str:
+    return "" if seconds is None else f"~{duration(max(0.0, seconds))} left"
 
 
 class SweepProgress:
@@ -123,7 +117,7 @@ class SweepProgress:
     def __call__(self, event: SweepEvent) -> None:
         if self.task is None:
             self.task = self.progress.add_task("", total=event.total or None, left="")
-        left = _duration(event.time_left_s)
+        left = _time_left(event.time_left_s)
         point = event.point
         if event.kind in ("point_started", "snapshot") and point is not None:
             detail = ""

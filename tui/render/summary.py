@@ -11,6 +11,7 @@ from profilers.export import format_value
 from profilers.labels import batching_label
 from profilers.result import Result
 from profilers.snapshot import Snapshot
+from tui.widgets.units import NA, ms
 
 STATUS_WORDS: dict[str, str] = {
     Status.OK: "finished",
@@ -21,10 +22,6 @@ STATUS_WORDS: dict[str, str] = {
     Status.CRASHED: "worker crashed",
     Status.INTERRUPTED: "stopped early (results kept)",
 }
-
-
-def ms(seconds: float | None) -> str:
-    return "–" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
 def status_line(snapshot: Snapshot) -> str:
@@ -48,7 +45,7 @@ def status_line(snapshot: Snapshot) -> str:
 
 def _row(label: str, value: Any, unit: str = "") -> tuple[str, str]:
     text = format_value(value)
-    return label, f"{text} {unit}".strip() if text != "–" else text
+    return label, f"{text} {unit}".strip() if text != NA else text
 
 
 def result_table(result: Result) -> Table:

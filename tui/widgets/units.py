@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-NA = "–"
+from profilers.export import MISSING
+
+NA = MISSING
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 

@@ -25,7 +25,6 @@ PHASE_WORDS = {
     "measuring": "measuring",
     "done": "done",
 }
-_PHASE_ORDER = ("starting", "loading", "compiling", "warming", "measuring")
 STATUS_STYLES: dict[str, str] = {Status.OK: "green", Status.INTERRUPTED: "yellow"}
 
 
@@ -38,19 +37,6 @@ def status_words(status: str | None) -> str:
 
 def status_style(status: str | None) -> str:
     return "" if status is None else STATUS_STYLES.get(status, "bold red")
-
-
-def run_phase(snapshot: Snapshot) -> str:
-    """The phase of the least advanced worker (compiling included)."""
-    phases = {w.phase for w in snapshot.workers}
-    return next((p for p in _PHASE_ORDER if p in phases), "done")
-
-
-def time_left(snapshot: Snapshot) -> float | None:
-    """Seconds left by the run's stopping rule, from the progress made over the measured time."""
-    if run_phase(snapshot) != "measuring" or snapshot.progress <= 0 or snapshot.measured_s <= 0:
-        return None
-    return snapshot.measured_s * (1 - snapshot.progress) / snapshot.progress
 
 
 def describe_spec(spec: RunSpec) -> str:
@@ -107,11 +93,11 @@ def header_text(run: LiveRun | None, width: int) -> Text:
         return text
     phase = "stopping, keeping what was measured" if run.stopping else "starting"
     if snapshot is not None and not run.stopping:
-        phase = PHASE_WORDS.get(run_phase(snapshot), run_phase(snapshot))
+        phase = PHASE_WORDS.get(snapshot.phase, snapshot.phase)
     progress = snapshot.progress if snapshot else 0.0
     parts = [f" {progress * 100:3.0f} %"]
     if snapshot is not None:
-        left = time_left(snapshot)
+        left = snapshot.time_left_s
         if left is not None:
             parts.append(f"{duration(left)} left")
         parts += [
