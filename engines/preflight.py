@@ -12,12 +12,13 @@ if TYPE_CHECKING:
     from engines.inputs import PlannedWorkload
 
 
-def check_runnable(spec: RunSpec) -> PlannedWorkload:
+def check_runnable(spec: RunSpec, *, devices: bool = True) -> PlannedWorkload:
     """Raise a ``PlmprofError`` for anything that cannot run; return the planned workload.
 
     The device and optimization checks load torch, so they are imported here, after the workload
     is planned: importing this module (as every command that may run does) and rejecting a bad
-    workload stay cheap.
+    workload stay cheap. ``devices=False`` leaves out the checks of this host's devices: for a
+    point that runs on another host (a cluster node), which checks them itself before it starts.
     """
     from engines.inputs import plan_workload
 
@@ -33,7 +34,7 @@ def check_runnable(spec: RunSpec) -> PlannedWorkload:
     from engines.backends.torch_device import check_cuda
     from engines.optimizations import check as check_optimizations
 
-    for device in spec.worker_devices():
+    for device in spec.worker_devices() if devices else ():
         family = device.partition(":")[0]
         if family == "cuda":
             check_cuda(torch.device(device), spec.dtype)
