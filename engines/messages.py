@@ -25,6 +25,7 @@ class Status(StrEnum):
     ERROR = "error"
     CRASHED = "crashed"
     INTERRUPTED = "interrupted"
+    TIMEOUT = "timeout"  # a sweep point cancelled past its deadline (--point-timeout)
 
 
 @dataclass(frozen=True)

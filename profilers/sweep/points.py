@@ -75,6 +75,7 @@ class SweepPoint:
     wall_s: float | None = None
     resumed: bool = False
     figures: dict[str, Any] = field(default_factory=dict)
+    node: str | None = None  # the cluster node that ran it (``--executor ray``)
 
     @property
     def label(self) -> str:
@@ -98,6 +99,7 @@ class SweepPoint:
             "wall_s": self.wall_s,
             "resumed": self.resumed,
             "figures": self.figures,
+            "node": self.node,
         }
 
 

@@ -14,7 +14,7 @@ from engines.errors import InvalidInputError
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.result import Result
-from profilers.sweep_cluster import (
+from profilers.sweep.cluster import (
     CRASHED,
     INTERRUPTED,
     SKIPPED,
@@ -27,7 +27,7 @@ from profilers.sweep_cluster import (
     devices_needed,
     failure_result,
 )
-from profilers.sweep_ray import import_ray
+from profilers.sweep.ray_executor import import_ray
 
 CPU_NODE = NodeInfo("c" * 16, "cpu-host", resources={"CPU": 4.0})
 GPU_NODE = NodeInfo("g" * 16, "gpu-host", resources={"CPU": 8.0, "GPU": 2.0})

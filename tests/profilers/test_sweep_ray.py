@@ -17,13 +17,13 @@ import pytest
 from engines.errors import InvalidInputError
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
-from profilers.sweep_cluster import ClusterEvent, ClusterRun
+from profilers.sweep.cluster import ClusterEvent, ClusterRun
 
 ray = pytest.importorskip("ray", reason="needs the cluster extra: pip install -e '.[cluster]'")
 from ray.cluster_utils import Cluster  # noqa: E402
 from ray_points import LOG_VARIABLE, read_log, recording_runner  # noqa: E402
 
-from profilers.sweep_ray import RayBackend, connect  # noqa: E402
+from profilers.sweep.ray_executor import RayBackend, connect  # noqa: E402
 
 pytestmark = pytest.mark.ray
 

@@ -21,6 +21,7 @@ STATUS_WORDS: dict[str, str] = {
     Status.ERROR: "failed with an error",
     Status.CRASHED: "worker crashed",
     Status.INTERRUPTED: "stopped early (results kept)",
+    Status.TIMEOUT: "cancelled past its deadline",
 }
 
 

@@ -2,8 +2,8 @@
 given, and the driver loop that submits points, streams their Results back as each finishes,
 retries a point once when its node is lost, and cancels points past their deadline.
 
-The cluster itself is behind ``ClusterBackend`` (Ray's is ``profilers.sweep_ray``), so that this
-loop runs in tests with an in-process fake.
+The cluster itself is behind ``ClusterBackend`` (Ray's is in ``profilers.sweep.ray_executor``),
+so that this loop runs in tests with an in-process fake.
 
 Placement: the driver picks the node of every point and pins the point to it. With exclusive
 nodes (the default) a node runs one point at a time and the point is given all of the node's CPUs:
@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engines.errors import PlmprofError
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.result import Result
+from profilers.sweep.points import SKIPPED
 
 # The resource a node reports for each accelerator family (Ray's names: ``GPU`` is built in,
 # ``neuron_cores`` is Ray's Neuron accelerator, ``HPU`` Ray's Gaudi accelerator).
@@ -32,12 +34,9 @@ FAMILY_WORDS = {"cpu": "CPUs", "cuda": "GPUs", "neuron": "NeuronCores", "hpu": "
 # Variables the cluster sets for a task to say which accelerators it was given.
 VISIBILITY_VARIABLES = ("CUDA_VISIBLE_DEVICES", "NEURON_RT_VISIBLE_CORES", "HABANA_VISIBLE_MODULES")
 
-TIMEOUT = "timeout"
-CRASHED = "crashed"
-OOM = "oom"
-ERROR = "error"
-SKIPPED = "skipped"
-INTERRUPTED = "interrupted"
+
+# The point's status when its task ended without a Result, by ``TaskEnd.kind``.
+_END_STATUS = {"oom": Status.OOM, "refused": SKIPPED, "cancelled": Status.INTERRUPTED}
 
 
 class ClusterLostError(PlmprofError):
@@ -178,9 +177,6 @@ class TaskEnd:
     node_lost: bool = False
 
 
-Runner = Callable[[RunSpec, MeasureOptions, Any], Result]
-
-
 class ClusterBackend(Protocol):
     """What the driver loop needs of a cluster. ``Handle`` is the backend's own task handle."""
 
@@ -287,7 +283,7 @@ class ClusterRun:
             with contextlib.suppress(PlmprofError):  # a lost cluster has nothing to cancel
                 self.backend.cancel(attempt.handle)
             self._release(attempt)
-            events.append(self._event(attempt, INTERRUPTED, reason=reason))
+            events.append(self._event(attempt, Status.INTERRUPTED, reason=reason))
         return events
 
     def _submit(self, entry: Waiting, node: NodeInfo) -> ClusterEvent:
@@ -310,7 +306,7 @@ class ClusterRun:
             entry.key,
             entry.failed_on[-1],
             entry.tries,
-            CRASHED,
+            Status.CRASHED,
             reason=f"lost with its node or worker ({lost}) and {reason}",
         )
 
@@ -347,8 +343,11 @@ class ClusterRun:
             for attempt in [a for a in self.running if now - a.started >= self.point_timeout_s]:
                 self.backend.cancel(attempt.handle)
                 self._release(attempt)
-                reason = f"cancelled after --point-timeout {self.point_timeout_s:g} s"
-                yield self._event(attempt, TIMEOUT, reason=f"{reason} on {attempt.node.name}")
+                reason = (
+                    f"cancelled after --point-timeout {self.point_timeout_s:g} s "
+                    f"on {attempt.node.name}"
+                )
+                yield self._event(attempt, Status.TIMEOUT, reason=reason)
 
     def _finished(self, attempt: Attempt, end: TaskEnd) -> ClusterEvent:
         if end.result is not None:
@@ -357,8 +356,8 @@ class ClusterRun:
             nodes = ", ".join(n.name for n in (*attempt.entry.failed_on, attempt.node))
             tries = attempt.entry.tries
             reason = f"its node or worker was lost {tries} times ({nodes}): {end.message}"
-            return self._event(attempt, CRASHED, reason=reason)
-        status = {"oom": OOM, "refused": SKIPPED, "cancelled": INTERRUPTED}.get(end.kind, ERROR)
+            return self._event(attempt, Status.CRASHED, reason=reason)
+        status = _END_STATUS.get(end.kind, Status.ERROR)
         return self._event(attempt, status, reason=f"on {attempt.node.name}: {end.message}")
 
     def _event(
