@@ -1,14 +1,10 @@
-"""Sweep points spread over the nodes of a cluster: which node may run which point, what it is
-given, and the driver loop that submits points, streams their Results back as each finishes,
-retries a point once when its node is lost, and cancels points past their deadline.
+"""Sweep points on a cluster: the driver loop that submits points to the nodes
+(``profilers.sweep.nodes`` picks them), streams their Results back as each finishes, retries a
+point once on another node when its node is lost, and cancels points past their deadline; and
+``ClusterExecutor``, the sweep ``Executor`` built on it.
 
 The cluster itself is behind ``ClusterBackend`` (Ray's is in ``profilers.sweep.ray_executor``),
 so that this loop runs in tests with an in-process fake.
-
-Placement: the driver picks the node of every point and pins the point to it. With exclusive
-nodes (the default) a node runs one point at a time and the point is given all of the node's CPUs:
-two points timed side by side on one host would corrupt each other's figures. Otherwise a point
-takes one CPU (and its accelerators) and several may share a node.
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,15 +21,10 @@ from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.result import Result
-from profilers.sweep.points import SKIPPED
-
-# The resource a node reports for each accelerator family (Ray's names: ``GPU`` is built in,
-# ``neuron_cores`` is Ray's Neuron accelerator, ``HPU`` Ray's Gaudi accelerator).
-FAMILY_RESOURCE = {"cuda": "GPU", "neuron": "neuron_cores", "hpu": "HPU"}
-FAMILY_WORDS = {"cpu": "CPUs", "cuda": "GPUs", "neuron": "NeuronCores", "hpu": "Gaudi HPUs"}
-# Variables the cluster sets for a task to say which accelerators it was given.
-VISIBILITY_VARIABLES = ("CUDA_VISIBLE_DEVICES", "NEURON_RT_VISIBLE_CORES", "HABANA_VISIBLE_MODULES")
-
+from profilers.sweep.execution import PointRun, PointSnapshotCallback, StartCallback
+from profilers.sweep.nodes import NodeInfo, NodePlanner
+from profilers.sweep.points import SKIPPED, SweepPoint
+from profilers.sweep.store import now
 
 # The point's status when its task ended without a Result, by ``TaskEnd.kind``.
 _END_STATUS = {"oom": Status.OOM, "refused": SKIPPED, "cancelled": Status.INTERRUPTED}
@@ -41,122 +32,6 @@ _END_STATUS = {"oom": Status.OOM, "refused": SKIPPED, "cancelled": Status.INTERR
 
 class ClusterLostError(PlmprofError):
     """The driver lost its cluster mid-sweep (what finished is kept)."""
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    """A node as the cluster reports it: ``resources`` are its totals (``CPU``, ``GPU``…)."""
-
-    node_id: str
-    host: str
-    address: str = ""
-    resources: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return f"{self.host} (node {self.node_id[:8]})"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"host": self.host, "ray_node_id": self.node_id, "address": self.address}
-
-
-def device_family(spec: RunSpec) -> str:
-    """``cpu``, ``cuda``, ``neuron`` or ``hpu``: the accelerator family the point's workers use."""
-    families = [d.partition(":")[0] for d in spec.worker_devices()]
-    return next((f for f in families if f != "cpu"), "cpu")
-
-
-def devices_needed(spec: RunSpec, node: NodeInfo | None = None) -> int:
-    """How many of its family's devices a point takes: one per worker on plain ``neuron``, the
-    highest index plus one for numbered devices (``cuda:1`` needs two visible), else one. Neuron
-    data parallel takes every NeuronCore of the node."""
-    family = device_family(spec)
-    if family == "cpu":
-        return 0
-    if family == "neuron" and spec.neuron_data_parallel and node is not None:
-        return max(1, int(node.resources.get(FAMILY_RESOURCE[family], 1)))
-    devices = [d for d in spec.worker_devices() if d.startswith(family)]
-    numbered = [int(d.partition(":")[2]) + 1 for d in devices if d.partition(":")[2].isdigit()]
-    plain = sum(":" not in d for d in devices)
-    return max([*numbered, plain if family == "neuron" else min(plain, 1), 1])
-
-
-class NodePlanner:
-    """Which alive node may take a point now, and the resources the point asks of it."""
-
-    def __init__(self, nodes: Sequence[NodeInfo], *, exclusive: bool = True) -> None:
-        self.exclusive = exclusive
-        self.nodes = {node.node_id: node for node in nodes}
-        self.free = {node.node_id: dict(node.resources) for node in nodes}
-        self.running = {node.node_id: 0 for node in nodes}
-        self.dead: set[str] = set()
-
-    def request(self, spec: RunSpec, node: NodeInfo) -> dict[str, float]:
-        """The resources ``spec`` takes on ``node`` (``CPU`` and its accelerator, by name)."""
-        need = {"CPU": float(node.resources.get("CPU", 0)) if self.exclusive else 1.0}
-        family = device_family(spec)
-        if family in FAMILY_RESOURCE:
-            need[FAMILY_RESOURCE[family]] = float(devices_needed(spec, node))
-        return need
-
-    def _fits(self, spec: RunSpec, node: NodeInfo, free: Mapping[str, float]) -> bool:
-        need = self.request(spec, node)
-        return all(free.get(name, 0.0) >= amount for name, amount in need.items())
-
-    def missing(self, spec: RunSpec, avoid: Collection[str] = ()) -> str | None:
-        """Why no alive node (other than those in ``avoid``) could ever run ``spec`` (None when
-        one can)."""
-        family = device_family(spec)
-        alive = [n for n in self.nodes.values() if n.node_id not in self.dead | set(avoid)]
-        if any(self._fits(spec, n, n.resources) for n in alive):
-            return None
-        resource = FAMILY_RESOURCE.get(family, "CPU")
-        offered = sorted({int(n.resources.get(resource, 0)) for n in alive} - {0})
-        other = " other" if avoid else ""
-        if not offered:
-            gone = " left" if self.dead or avoid else ""
-            return f"no{other} node of the cluster has {FAMILY_WORDS[family]}{gone}"
-        most = max(offered)
-        return (
-            f"needs {devices_needed(spec)} {FAMILY_WORDS[family]} on one node; the most any"
-            f"{other} node has is {most}"
-        )
-
-    def pick(self, spec: RunSpec, avoid: Collection[str] = ()) -> NodeInfo | None:
-        """A node that can take ``spec`` now, none of those in ``avoid``. CPU points go to nodes
-        without accelerators first, so they do not hold an accelerator node that an accelerator
-        point is waiting for."""
-        candidates = [
-            n
-            for n in self.nodes.values()
-            if n.node_id not in self.dead
-            and n.node_id not in avoid
-            and not (self.exclusive and self.running[n.node_id])
-            and self._fits(spec, n, self.free[n.node_id])
-        ]
-        candidates.sort(
-            key=lambda n: (
-                sum(n.resources.get(r, 0) > 0 for r in FAMILY_RESOURCE.values()),
-                n.host,
-                n.node_id,
-            )
-        )
-        return candidates[0] if candidates else None
-
-    def take(self, node: NodeInfo, need: Mapping[str, float]) -> None:
-        self.running[node.node_id] += 1
-        free = self.free[node.node_id]
-        for name, amount in need.items():
-            free[name] = free.get(name, 0.0) - amount
-
-    def release(self, node: NodeInfo, need: Mapping[str, float]) -> None:
-        self.running[node.node_id] -= 1
-        free = self.free[node.node_id]
-        for name, amount in need.items():
-            free[name] = free.get(name, 0.0) + amount
-
-    def mark_dead(self, node_ids: Collection[str]) -> None:
-        self.dead.update(node_ids)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,10 +130,6 @@ class ClusterRun:
 
     def __post_init__(self) -> None:
         self.planner = NodePlanner(self.backend.nodes(), exclusive=self.exclusive)
-
-    def unrunnable(self, spec: RunSpec) -> str | None:
-        """Why no node of the cluster can run ``spec`` (checked before anything is submitted)."""
-        return self.planner.missing(spec)
 
     def run(self, points: Sequence[tuple[Any, RunSpec]]) -> Iterator[ClusterEvent]:
         """Submit ``points`` (the caller's key, spec) as nodes free up and yield an event as each
@@ -384,3 +255,79 @@ def failure_result(
         environment={"host": node.get("host"), "node": node},
         message=event.reason,
     )
+
+
+STOPPED = "stopped by the user before a result was made; --resume runs it again"
+
+
+@dataclass
+class ClusterExecutor:
+    """A sweep ``Executor`` on a cluster: the points spread over its nodes, each Result handed
+    back as soon as its point ends, the node that ran it noted in the point (``node``)."""
+
+    backend: ClusterBackend
+    exclusive: bool = True
+    point_timeout_s: float | None = None
+
+    def _run(self, options: MeasureOptions) -> ClusterRun:
+        return ClusterRun(
+            self.backend, options, exclusive=self.exclusive, point_timeout_s=self.point_timeout_s
+        )
+
+    def nodes(self) -> list[NodeInfo]:
+        return self.backend.nodes()
+
+    def skip_unrunnable(self, points: Sequence[SweepPoint]) -> None:
+        """Mark ``skipped``, with the reason, the points no node of the cluster can run."""
+        planner = NodePlanner(self.backend.nodes(), exclusive=self.exclusive)
+        for point in points:
+            reason = planner.missing(point.spec) if point.spec is not None else None
+            if reason is not None and point.status != SKIPPED:
+                point.status, point.reason = SKIPPED, reason
+
+    def execute(
+        self,
+        points: Sequence[SweepPoint],
+        options: MeasureOptions,
+        on_start: StartCallback,
+        on_snapshot: PointSnapshotCallback,
+    ) -> Iterator[PointRun]:
+        run = self._run(options)
+        by_index = {point.index: point for point in points}
+        started: dict[int, float] = {}
+        try:
+            for event in run.run([(p.index, p.spec) for p in points if p.spec is not None]):
+                point = by_index[event.key]
+                if event.kind == "started":
+                    started[point.index] = time.monotonic()
+                    point.node = event.node.name if event.node else None
+                    on_start(point)
+                else:
+                    yield self._point_run(point, event, options, started)
+        except KeyboardInterrupt:
+            for event in run.stop(STOPPED):
+                yield self._point_run(by_index[event.key], event, options, started)
+        except ClusterLostError:
+            run.stop("the Ray cluster was lost")  # points still running stay to be run again
+            raise
+        finally:
+            run.stop(STOPPED)  # the sweep closed the iterator early: run nothing more
+
+    def _point_run(
+        self,
+        point: SweepPoint,
+        event: ClusterEvent,
+        options: MeasureOptions,
+        started: dict[int, float],
+    ) -> PointRun:
+        wall = time.monotonic() - started.get(point.index, time.monotonic())
+        if event.node is not None:
+            point.node = event.node.name
+        result = event.result
+        status = str(event.status)
+        made_none = status in (Status.INTERRUPTED, SKIPPED)  # resume runs these again
+        if result is None and not made_none and point.spec is not None:
+            result = failure_result(point.spec, options, event, now())
+        if result is not None:
+            return PointRun.of(point, result, wall)
+        return PointRun(point, None, status, event.reason, wall)

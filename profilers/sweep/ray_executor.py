@@ -21,37 +21,20 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 from engines.errors import InvalidInputError, PlmprofError
-from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.cost import read_instance_type
 from profilers.options import MeasureOptions
 from profilers.result import Result
-from profilers.sweep.cluster import (
-    VISIBILITY_VARIABLES,
-    ClusterEvent,
-    ClusterLostError,
-    ClusterRun,
-    NodeInfo,
-    TaskEnd,
-    failure_result,
-)
-from profilers.sweep.execution import (
-    PointRun,
-    PointSnapshotCallback,
-    Runner,
-    StartCallback,
-    session_runner,
-)
-from profilers.sweep.points import SKIPPED, SweepPoint
-from profilers.sweep.store import now
+from profilers.sweep.cluster import ClusterExecutor, ClusterLostError, TaskEnd
+from profilers.sweep.execution import Runner, session_runner
+from profilers.sweep.nodes import VISIBILITY_VARIABLES, NodeInfo
 
 RAY_MISSING = (
     "--executor ray needs Ray, which is not installed: pip install 'plmprof[cluster]' "
@@ -230,87 +213,21 @@ class RayBackend:
             raise ClusterLostError(f"lost the Ray cluster: {_first_line(exc)}") from None
 
 
-STOPPED = "stopped by the user before a result was made; --resume runs it again"
-
-
-@dataclass
-class RayExecutor:
-    """Runs points on the Ray cluster at ``address`` (``auto``, HOST:PORT, or None for a new
-    Ray on this machine). ``open`` connects; ``close`` disconnects when ``open`` connected."""
-
-    address: str | None = None
-    exclusive: bool = True
-    point_timeout_s: float | None = None
-    runner: Runner = session_runner
-    _ray: ModuleType | None = field(default=None, init=False)
-    _owned: bool = field(default=False, init=False)
-    _backend: RayBackend | None = field(default=None, init=False)
-
-    def open(self) -> None:
-        if self._backend is None:
-            self._ray, self._owned = connect(self.address)
-            self._backend = RayBackend(self._ray, self.runner, exclusive=self.exclusive)
-
-    def close(self) -> None:
-        if self._ray is not None and self._owned:
-            self._ray.shutdown()
-        self._ray, self._owned, self._backend = None, False, None
-
-    def _run(self, options: MeasureOptions) -> ClusterRun:
-        self.open()
-        assert self._backend is not None
-        return ClusterRun(
-            self._backend, options, exclusive=self.exclusive, point_timeout_s=self.point_timeout_s
-        )
-
-    def unrunnable(self, specs: Sequence[RunSpec]) -> list[str | None]:
-        """For each spec, why no node of the cluster can run it (None when one can)."""
-        run = self._run(MeasureOptions())
-        return [run.unrunnable(spec) for spec in specs]
-
-    def execute(
-        self,
-        points: Sequence[SweepPoint],
-        options: MeasureOptions,
-        on_start: StartCallback,
-        on_snapshot: PointSnapshotCallback,
-    ) -> Iterator[PointRun]:
-        run = self._run(options)
-        by_index = {point.index: point for point in points}
-        started: dict[int, float] = {}
-        try:
-            for event in run.run([(p.index, p.spec) for p in points if p.spec is not None]):
-                point = by_index[event.key]
-                if event.kind == "started":
-                    started[point.index] = time.monotonic()
-                    point.node = event.node.name if event.node else None
-                    on_start(point)
-                else:
-                    yield self._point_run(point, event, options, started)
-        except KeyboardInterrupt:
-            for event in run.stop(STOPPED):
-                yield self._point_run(by_index[event.key], event, options, started)
-        except ClusterLostError:
-            run.stop("the Ray cluster was lost")  # points still running stay to be run again
-            raise
-        finally:
-            run.stop(STOPPED)  # the sweep closed the iterator early: run nothing more
-
-    def _point_run(
-        self,
-        point: SweepPoint,
-        event: ClusterEvent,
-        options: MeasureOptions,
-        started: dict[int, float],
-    ) -> PointRun:
-        wall = time.monotonic() - started.get(point.index, time.monotonic())
-        if event.node is not None:
-            point.node = event.node.name
-        result = event.result
-        status = str(event.status)
-        made_none = status in (Status.INTERRUPTED, SKIPPED)  # resume runs these again
-        if result is None and not made_none and point.spec is not None:
-            result = failure_result(point.spec, options, event, now())
-        if result is not None:
-            return PointRun.of(point, result, wall)
-        return PointRun(point, None, status, event.reason, wall)
+@contextmanager
+def ray_executor(
+    address: str | None,
+    *,
+    exclusive: bool = True,
+    point_timeout_s: float | None = None,
+    runner: Runner = session_runner,
+) -> Iterator[ClusterExecutor]:
+    """A sweep executor on the Ray cluster at ``address`` (``auto``, HOST:PORT, or None for a
+    new Ray on this machine), connected for the ``with`` block (a clear error when it cannot
+    be reached); the connection ends with the block when this opened it."""
+    ray, owned = connect(address)
+    try:
+        backend = RayBackend(ray, runner, exclusive=exclusive)
+        yield ClusterExecutor(backend, exclusive=exclusive, point_timeout_s=point_timeout_s)
+    finally:
+        if owned:
+            ray.shutdown()

@@ -4,29 +4,18 @@ is lost, deadlines, stopping. Ray itself is tested in test_sweep_ray.py (``ray``
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from cluster_fakes import FakeCluster, FakeTask
 
 from engines.errors import InvalidInputError
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
-from profilers.result import Result
-from profilers.sweep.cluster import (
-    CRASHED,
-    INTERRUPTED,
-    SKIPPED,
-    TIMEOUT,
-    ClusterEvent,
-    ClusterRun,
-    NodeInfo,
-    NodePlanner,
-    TaskEnd,
-    devices_needed,
-    failure_result,
-)
+from profilers.sweep.cluster import ClusterEvent, ClusterRun, TaskEnd, failure_result
+from profilers.sweep.nodes import NodeInfo, NodePlanner, devices_needed
+from profilers.sweep.points import SKIPPED
 from profilers.sweep.ray_executor import import_ray
 
 CPU_NODE = NodeInfo("c" * 16, "cpu-host", resources={"CPU": 4.0})
@@ -36,77 +25,6 @@ NEURON_NODE = NodeInfo("n" * 16, "inf2-host", resources={"CPU": 4.0, "neuron_cor
 
 def spec(device: str = "cpu", batch: int = 1, **extra: Any) -> RunSpec:
     return RunSpec(model="esm2_t6_8M", device=device, batch_size=batch, **extra)
-
-
-def ok_result(task: FakeTask) -> Result:
-    return Result(
-        run_id=f"run-{task.spec.batch_size}-{task.tries}",
-        created_at="2026-01-01T00:00:00+00:00",
-        status="ok",
-        spec=task.spec.to_dict(),
-        options={},
-        environment={"node": task.node.to_dict()},
-    )
-
-
-@dataclass
-class FakeTask:
-    spec: RunSpec
-    node: NodeInfo
-    need: Mapping[str, float]
-    tries: int
-    end: TaskEnd | None = None
-
-
-# What a task does: a TaskEnd, None (runs until cancelled) or "ok".
-Outcome = Callable[["FakeTask"], TaskEnd | str | None]
-
-
-@dataclass
-class FakeCluster:
-    """Tasks end at the next ``wait`` as ``outcome`` says; ``clock`` moves with each wait."""
-
-    alive: list[NodeInfo]
-    outcome: Outcome = lambda task: "ok"
-    submitted: list[FakeTask] = field(default_factory=list)
-    cancelled: list[FakeTask] = field(default_factory=list)
-    now: float = 0.0
-    running_peak: dict[str, int] = field(default_factory=dict)
-
-    def clock(self) -> float:
-        return self.now
-
-    def nodes(self) -> list[NodeInfo]:
-        return list(self.alive)
-
-    def submit(
-        self, spec: RunSpec, options: MeasureOptions, node: NodeInfo, need: Mapping[str, float]
-    ) -> FakeTask:
-        tries = 1 + sum(t.spec == spec for t in self.submitted)
-        task = FakeTask(spec, node, need, tries)
-        self.submitted.append(task)
-        busy = sum(t.end is None and t.node == node for t in self.submitted)
-        self.running_peak[node.host] = max(self.running_peak.get(node.host, 0), busy)
-        return task
-
-    def wait(self, handles: Sequence[FakeTask], timeout_s: float) -> list[FakeTask]:
-        self.now += timeout_s if timeout_s else 0.5
-        ready = []
-        for task in handles:
-            outcome = self.outcome(task)
-            if outcome is None:
-                continue
-            task.end = TaskEnd(result=ok_result(task)) if outcome == "ok" else outcome  # type: ignore[assignment]
-            ready.append(task)
-        return ready
-
-    def end(self, handle: FakeTask) -> TaskEnd:
-        assert handle.end is not None
-        return handle.end
-
-    def cancel(self, handle: FakeTask) -> None:
-        handle.end = TaskEnd(kind="cancelled")
-        self.cancelled.append(handle)
 
 
 def finished(events: list[ClusterEvent]) -> dict[Any, ClusterEvent]:
@@ -208,7 +126,7 @@ def test_a_point_lost_twice_is_crashed_naming_its_nodes() -> None:
         [CPU_NODE, other], outcome=lambda task: TaskEnd(kind="lost", message="WorkerCrashedError")
     )
     ends = run_all(cluster, [spec("cpu")])
-    assert ends[0].status == CRASHED and ends[0].tries == 2
+    assert ends[0].status == Status.CRASHED and ends[0].tries == 2
     assert ends[0].reason is not None
     assert "cpu-host (node cccccccc)" in ends[0].reason and "cpu-host-2" in ends[0].reason
 
@@ -225,7 +143,7 @@ def test_points_left_without_a_node_of_their_kind_end_with_the_reason() -> None:
     cluster.outcome = outcome
     ends = run_all(cluster, [spec("cuda", 1), spec("cpu", 1), spec("cuda", 2)])
     assert ends[1].status == "ok"
-    assert ends[0].status == CRASHED
+    assert ends[0].status == Status.CRASHED
     assert ends[0].reason == (
         "lost with its node or worker (gpu-host (node gggggggg)) and "
         "no other node of the cluster has GPUs left"
@@ -236,7 +154,7 @@ def test_points_left_without_a_node_of_their_kind_end_with_the_reason() -> None:
 def test_a_point_past_its_deadline_is_cancelled_as_timeout() -> None:
     cluster = FakeCluster([CPU_NODE], outcome=lambda t: None if t.spec.batch_size == 1 else "ok")
     ends = run_all(cluster, [spec("cpu", 1), spec("cpu", 2)], point_timeout_s=30.0)
-    assert ends[0].status == TIMEOUT
+    assert ends[0].status == Status.TIMEOUT
     assert "--point-timeout 30 s on cpu-host" in str(ends[0].reason)
     assert ends[1].status == "ok"  # the node was freed for the next point
     assert [t.spec.batch_size for t in cluster.cancelled] == [1]
@@ -261,14 +179,14 @@ def test_stop_cancels_what_runs_and_marks_it_interrupted() -> None:
     started = [next(events), next(events)]
     assert {e.kind for e in started} == {"started"}
     stopped = runner.stop("stopped by the user")
-    assert {e.key: e.status for e in stopped} == {0: INTERRUPTED, 1: INTERRUPTED}
+    assert {e.key: e.status for e in stopped} == {0: Status.INTERRUPTED, 1: Status.INTERRUPTED}
     assert len(cluster.cancelled) == 2 and not runner.running
 
 
 def test_a_failure_result_names_the_node() -> None:
-    event = ClusterEvent("finished", 0, CPU_NODE, 2, CRASHED, reason="lost twice")
+    event = ClusterEvent("finished", 0, CPU_NODE, 2, Status.CRASHED, reason="lost twice")
     result = failure_result(spec(), MeasureOptions(), event, "2026-01-01T00:00:00+00:00")
-    assert result.status == CRASHED and result.message == "lost twice"
+    assert result.status == Status.CRASHED and result.message == "lost twice"
     assert result.environment["node"]["host"] == "cpu-host"
     assert result.environment["node"]["ray_node_id"] == CPU_NODE.node_id
     assert result.latency is None and result.spec["device"] == "cpu"

@@ -18,6 +18,7 @@ from engines.errors import InvalidInputError
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.sweep.cluster import ClusterEvent, ClusterRun
+from profilers.sweep.nodes import NodePlanner
 
 ray = pytest.importorskip("ray", reason="needs the cluster extra: pip install -e '.[cluster]'")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -106,10 +107,10 @@ def test_each_point_gets_its_own_devices(cluster: Cluster) -> None:
 def test_exclusive_points_never_share_the_node(cluster: Cluster) -> None:
     backend = RayBackend(ray, recording_runner)
     runner = ClusterRun(backend, MeasureOptions(), poll_s=0.5)
-    assert runner.unrunnable(spec("cpu", 1)) is None
-    assert runner.unrunnable(spec("cuda:2", 1)) == (
-        "needs 3 GPUs on one node; the most any node has is 2"
-    )
+    planner = NodePlanner(backend.nodes())
+    assert planner.missing(spec("cpu", 1)) is None
+    too_many = planner.missing(spec("cuda:2", 1))
+    assert too_many == "needs 3 GPUs on one node; the most any node has is 2"
     events = list(runner.run([(b, spec("cpu", b, 1.0)) for b in (1, 2)]))
     results = [e.result for e in ends(events).values()]
     spans = sorted((r.environment["started"], r.environment["ended"]) for r in results if r)
