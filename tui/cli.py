@@ -155,11 +155,15 @@ app.command("compile")(
 
 def sweep(**flags: Any) -> None:
     """Run a grid of configurations (comma lists make axes), one Result per point, and a report."""
-    from tui.commands.sweep_command import execute_sweep
+    from tui.commands.sweep_command import ExecutorChoice, execute_sweep
 
     own = ("grid", "output", "resume", "dry_run", "max_batch", "max_batch_limit")
     grid, output, resume, dry_run, max_batch, limit = (flags.pop(name) for name in own)
-    raise typer.Exit(execute_sweep(flags, grid, output, resume, dry_run, max_batch, limit, err))
+    cluster = ("executor", "ray_address", "exclusive_nodes", "point_timeout")
+    choice = ExecutorChoice(*(flags.pop(name) for name in cluster))
+    raise typer.Exit(
+        execute_sweep(flags, grid, output, resume, dry_run, max_batch, limit, err, choice=choice)
+    )
 
 
 app.command("sweep")(
@@ -211,6 +215,41 @@ app.command("sweep")(
                 "max_batch_limit",
                 Annotated[int, typer.Option(help="Largest batch --max-batch tries.")],
                 1024,
+            ),
+            parameter(
+                "executor",
+                Annotated[
+                    str,
+                    typer.Option(help="local (this machine, a point at a time) or ray (a cluster)."),
+                ],
+                "local",
+            ),
+            parameter(
+                "ray_address",
+                Annotated[
+                    str | None,
+                    typer.Option(help="--executor ray: auto or HOST:PORT (default: a new Ray here)."),
+                ],
+                None,
+            ),
+            parameter(
+                "exclusive_nodes",
+                Annotated[
+                    bool,
+                    typer.Option(
+                        "--exclusive-nodes/--shared-nodes",
+                        help="--executor ray: one point per node at a time (sharing skews timings).",
+                    ),
+                ],
+                True,
+            ),
+            parameter(
+                "point_timeout",
+                Annotated[
+                    float | None,
+                    typer.Option(help="--executor ray: cancel a point after this many seconds."),
+                ],
+                None,
             ),
             *spec_parameters("sweep"),
             *measure_parameters(sweep=True),

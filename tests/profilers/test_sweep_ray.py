@@ -5,6 +5,8 @@ node added where a test needs two nodes. Only the Ray processes started here are
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import threading
 import time
@@ -17,6 +19,7 @@ import pytest
 from engines.errors import InvalidInputError
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
+from profilers.result import load_result
 from profilers.sweep.cluster import ClusterEvent, ClusterRun
 from profilers.sweep.nodes import NodePlanner
 
@@ -25,6 +28,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 from ray_points import LOG_VARIABLE, read_log, recording_runner  # noqa: E402
 
 from profilers.sweep.ray_executor import RayBackend, connect  # noqa: E402
+from tui.cli import invoke  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -161,3 +165,42 @@ def test_an_unreachable_cluster_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
         connect("127.0.0.1:9")
     with pytest.raises(InvalidInputError, match="is not 'auto' or HOST:PORT"):
         connect("nohost")
+
+
+def test_a_cli_sweep_on_two_nodes_reports_as_the_local_one_does(
+    cluster: Cluster, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's acceptance check: a small real CPU sweep (plmprof's own session in each Ray
+    task) on two nodes gives the same points and report columns as the local executor."""
+    worker = cluster.add_node(num_cpus=1, object_store_memory=STORE)
+    cluster.wait_for_nodes()
+    grid = ["sweep", "--models", "esm2_t6_8M", "--batch-sizes", "1,2", "--seq-len", "32"]
+    grid += ["--duration", "0.5", "--min-iters", "3", "--warmup", "1"]
+    try:
+        assert invoke([*grid, "-o", str(tmp_path / "local")]) == 0
+        ray_flags = ["--executor", "ray", "--ray-address", cluster.address]
+        assert invoke([*grid, *ray_flags, "-o", str(tmp_path / "ray")]) == 0
+    finally:
+        cluster.remove_node(worker)
+    err = capsys.readouterr().err
+    assert "Ray cluster: 2 node(s), one point per node" in err
+    saved = {
+        name: json.loads((tmp_path / name / "sweep.json").read_text())["points"]
+        for name in ("local", "ray")
+    }
+    assert [p["file"] for p in saved["local"]] == [p["file"] for p in saved["ray"]]
+    assert all(p["status"] == "ok" for p in saved["local"] + saved["ray"])
+    assert len({p["node"] for p in saved["ray"]}) == 2  # one point on each node
+    reports = {}
+    for name in ("local", "ray"):
+        assert invoke(["report", str(tmp_path / name), "--export", "csv"]) == 0
+        reports[name] = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert list(reports["local"][0]) == list(reports["ray"][0])  # the same columns
+    key = ("model", "device", "batch_size", "status")
+    assert sorted(tuple(r[k] for k in key) for r in reports["local"]) == sorted(
+        tuple(r[k] for k in key) for r in reports["ray"]
+    )
+    for point in saved["ray"]:
+        result = load_result(tmp_path / "ray" / point["file"])
+        assert result.environment["node"]["ray_node_id"]
+        assert result.latency is not None and result.latency["count"] >= 3

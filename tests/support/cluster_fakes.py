@@ -14,13 +14,17 @@ from profilers.sweep.nodes import NodeInfo
 
 
 def ok_result(task: FakeTask) -> Result:
+    """An ok Result as a node would send it back (the node recorded, a few figures)."""
     return Result(
-        run_id=f"run-{task.spec.batch_size}-{task.tries}",
+        run_id=f"run-{task.spec.device}-{task.spec.batch_size}-{task.tries}",
         created_at="2026-01-01T00:00:00+00:00",
         status="ok",
         spec=task.spec.to_dict(),
-        options={},
-        environment={"node": task.node.to_dict()},
+        options=MeasureOptions().to_dict(),
+        environment={"host": task.node.host, "node": task.node.to_dict()},
+        latency={"unit": "s", "count": 5, "p50": 0.1, "p90": 0.1, "p99": 0.2},
+        throughput={"sequences_per_s": 10.0 * task.spec.batch_size},
+        memory={"unit": "MB", "max_ram": 100.0, "max_allocated": None},
     )
 
 

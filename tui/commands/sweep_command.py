@@ -4,12 +4,17 @@ the largest batch that fits in memory instead."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,6 +27,7 @@ from rich.table import Table
 
 from engines.errors import InvalidInputError
 from engines.messages import Status
+from engines.preflight import check_runnable
 from profilers.export import format_value
 from profilers.sweep import (
     MAX_BATCH_FILE,
@@ -29,6 +35,7 @@ from profilers.sweep import (
     SKIPPED,
     SWEEP_CSV,
     SWEEP_FILE,
+    Executor,
     LocalExecutor,
     Runner,
     Sweep,
@@ -43,6 +50,8 @@ from profilers.sweep import (
     search_points,
     session_runner,
 )
+from profilers.sweep.cluster import ClusterExecutor, ClusterLostError
+from profilers.sweep.nodes import NodeInfo
 from tui.render.summary import STATUS_WORDS
 from tui.widgets.units import duration
 
@@ -119,8 +128,11 @@ class SweepProgress:
             self.task = self.progress.add_task("", total=event.total or None, left="")
         left = _time_left(event.time_left_s)
         point = event.point
+        if event.kind == "point_started" and point is not None and point.node:
+            line = f"{'started':>11}  {point.label} on {point.node}"
+            self.progress.console.print(line, markup=False, highlight=False)
         if event.kind in ("point_started", "snapshot") and point is not None:
-            detail = ""
+            detail = f" on {point.node}" if point.node else ""
             if event.snapshot is not None:
                 rate = event.snapshot.sequences_per_s
                 detail = f" {event.snapshot.phase}" + (f" {rate:.1f} seq/s" if rate else "")
@@ -148,6 +160,8 @@ def _finished_line(point: SweepPoint) -> str:
         )
     elif point.reason:
         line += f"  ({words}: {point.reason})"
+    if point.node and not point.reason:
+        line += f"  on {point.node}"
     return line
 
 
@@ -202,6 +216,71 @@ def _points_table(points: list[SweepPoint], title: str) -> Table:
     return table
 
 
+@dataclass(frozen=True)
+class ExecutorChoice:
+    """``--executor`` and the Ray executor's flags."""
+
+    name: str = "local"
+    ray_address: str | None = None
+    exclusive_nodes: bool = True
+    point_timeout_s: float | None = None
+
+    def check(self, max_batch: bool) -> None:
+        if self.name not in ("local", "ray"):
+            raise InvalidInputError(f"--executor '{self.name}' is not one of local, ray")
+        timeout = self.point_timeout_s
+        if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+            raise InvalidInputError(f"--point-timeout must be a positive number (got {timeout})")
+        if self.name == "ray":
+            if max_batch:
+                raise InvalidInputError("--max-batch runs on this machine: drop --executor ray")
+            return
+        given = [
+            flag
+            for flag, on in (
+                ("--ray-address", self.ray_address is not None),
+                ("--shared-nodes", not self.exclusive_nodes),
+                ("--point-timeout", timeout is not None),
+            )
+            if on
+        ]
+        if given:
+            raise InvalidInputError(f"{', '.join(given)} needs --executor ray")
+
+
+def _node_line(node: NodeInfo) -> str:
+    offers = ", ".join(
+        f"{node.resources[name]:g} {name}"
+        for name in ("CPU", "GPU", "neuron_cores", "HPU")
+        if node.resources.get(name)
+    )
+    return f"  - {node.name}: {offers or 'no CPUs or accelerators'}"
+
+
+@contextmanager
+def open_executor(choice: ExecutorChoice, runner: Runner, err: Console) -> Iterator[Executor]:
+    """The executor the user chose, connected (Ray is imported only for ``--executor ray``)."""
+    if choice.name == "local":
+        yield LocalExecutor(runner)
+        return
+    from profilers.sweep import ray_executor
+
+    where = f"at {choice.ray_address}" if choice.ray_address else "(a new Ray on this machine)"
+    err.print(f"connecting to the Ray cluster {where}…", highlight=False)
+    with ray_executor.ray_executor(
+        choice.ray_address,
+        exclusive=choice.exclusive_nodes,
+        point_timeout_s=choice.point_timeout_s,
+        runner=runner,
+    ) as executor:
+        nodes = executor.nodes()
+        sharing = "one point per node" if choice.exclusive_nodes else "nodes shared by points"
+        err.print(f"Ray cluster: {len(nodes)} node(s), {sharing}", highlight=False)
+        for node in nodes:
+            err.print(_node_line(node), markup=False, highlight=False)
+        yield executor
+
+
 def build_grid(
     flags: Mapping[str, Any], grid_file: Path | None, output: Path | None, resume: bool
 ) -> SweepGrid:
@@ -220,17 +299,38 @@ def execute_sweep(
     err: Console,
     out: Console | None = None,
     runner: Runner | None = None,
+    *,
+    choice: ExecutorChoice | None = None,
 ) -> int:
     out = out or Console()
     runner = runner or session_runner
+    choice = choice or ExecutorChoice()
+    choice.check(max_batch)
     if resume and output is None:
         raise InvalidInputError("--resume needs --output: the folder of the sweep to continue")
     grid = build_grid(flags, grid_file, output, resume)
     if max_batch:
         return _execute_max_batch(grid, output, resume, dry_run, max_batch_limit, err, out, runner)
+    with open_executor(choice, runner, err) as executor:
+        return _execute_points(grid, output, resume, dry_run, err, out, executor)
+
+
+def _execute_points(
+    grid: SweepGrid,
+    output: Path | None,
+    resume: bool,
+    dry_run: bool,
+    err: Console,
+    out: Console,
+    executor: Executor,
+) -> int:
     folder = output or default_folder()
     err.print(f"grid: {grid.describe()}; checking every point before anything runs…")
-    sweep = Sweep(grid, folder)
+    if isinstance(executor, ClusterExecutor):  # the devices are the nodes': they check them
+        sweep = Sweep(grid, folder, check=partial(check_runnable, devices=False))
+        executor.skip_unrunnable(sweep.runnable)
+    else:
+        sweep = Sweep(grid, folder)
     _print_skipped(sweep.points, err)
     runnable = sweep.runnable
     if dry_run:
@@ -243,8 +343,16 @@ def execute_sweep(
     done = len(runnable) - len(todo)
     already = f" ({done} already done)" if done else ""
     err.print(f"running {len(todo)} point(s) into '{folder}'{already}", highlight=False)
-    with SweepProgress(err) as progress:
-        outcome = sweep.run(LocalExecutor(runner), progress, resume=resume)
+    try:
+        with SweepProgress(err) as progress:
+            outcome = sweep.run(executor, progress, resume=resume)
+    except ClusterLostError as exc:
+        err.print(
+            f"[bold red]{escape(str(exc))}[/]: the points that finished are saved in {folder}; "
+            f"continue with plmprof sweep --resume --output {folder} --executor ray",
+            highlight=False,
+        )
+        return EXIT_FAILED
     out.print(_points_table(outcome.points, f"plmprof sweep: {folder}"))
     written = ", ".join(str(folder / n) for n in (SWEEP_FILE, SWEEP_CSV, REPORT_FILE))
     out.print(f"wrote {written}", highlight=False)
@@ -253,7 +361,8 @@ def execute_sweep(
     if outcome.interrupted:
         err.print(
             f"[bold yellow]stopped[/]: what was measured is saved; continue with "
-            f"plmprof sweep --resume --output {folder}",
+            f"plmprof sweep --resume --output {folder}"
+            + (" --executor ray" if isinstance(executor, ClusterExecutor) else ""),
             highlight=False,
         )
         return EXIT_INTERRUPTED
