@@ -220,7 +220,9 @@ app.command("sweep")(
                 "executor",
                 Annotated[
                     str,
-                    typer.Option(help="local (this machine, a point at a time) or ray (a cluster)."),
+                    typer.Option(
+                        help="local (this machine, a point at a time) or ray (a Ray cluster)"
+                    ),
                 ],
                 "local",
             ),
@@ -228,7 +230,9 @@ app.command("sweep")(
                 "ray_address",
                 Annotated[
                     str | None,
-                    typer.Option(help="--executor ray: auto or HOST:PORT (default: a new Ray here)."),
+                    typer.Option(
+                        help="--executor ray: auto or HOST:PORT (default: a new Ray here)"
+                    ),
                 ],
                 None,
             ),
@@ -238,7 +242,7 @@ app.command("sweep")(
                     bool,
                     typer.Option(
                         "--exclusive-nodes/--shared-nodes",
-                        help="--executor ray: one point per node at a time (sharing skews timings).",
+                        help="--executor ray: one point per node at a time (sharing skews timings)",
                     ),
                 ],
                 True,
