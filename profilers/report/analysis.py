@@ -182,9 +182,36 @@ def batch_series(
 
 
 @dataclass(frozen=True)
+class HardwareBest:
+    """One model's ok rows on one hardware (``Row.hardware``) and the best of them."""
+
+    hardware: str
+    rows: list[Row]
+    best_throughput: Row | None
+    best_latency: Row | None
+
+
+def by_hardware(rows: Sequence[Row]) -> list[HardwareBest]:
+    """The rows grouped by the hardware they ran on, in the order each first appears."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row.hardware, []).append(row)
+    return [
+        HardwareBest(
+            hardware,
+            members,
+            best(members, lambda r: r.sequences_per_s, highest=True),
+            best(members, lambda r: r.p50_ms, highest=False),
+        )
+        for hardware, members in groups.items()
+    ]
+
+
+@dataclass(frozen=True)
 class ModelReport:
     model: str
     rows: list[Row]
+    hardware: list[HardwareBest]  # one entry per hardware the model ran on
     pairs: list[SettingPair]
     best_throughput: Row | None
     best_latency: Row | None
@@ -202,6 +229,7 @@ def model_report(model: str, rows: Sequence[Row]) -> ModelReport:
     return ModelReport(
         model=model,
         rows=ok,
+        hardware=by_hardware(ok),
         pairs=setting_pairs(ok),
         best_throughput=best(ok, lambda r: r.sequences_per_s, highest=True),
         best_latency=best(ok, lambda r: r.p50_ms, highest=False),

@@ -47,6 +47,25 @@ def _model_markdown(model: ModelReport) -> str:
             if row is not None:
                 table.append([label, pair.config, row.batching, *_figure_row(row)])
     out.append(markdown_table(["setting", "configuration", "batch", *FIGURE_HEADERS], table))
+    if len(model.hardware) > 1:
+        out.append("\n### By hardware\n")
+        table = []
+        for group in model.hardware:
+            fast, quick = group.best_throughput, group.best_latency
+            table.append(
+                [
+                    group.hardware,
+                    len(group.rows),
+                    f"{format_value(fast.sequences_per_s)} ({fast.config}, {fast.batching})"
+                    if fast
+                    else "–",
+                    f"{format_value(quick.p50_ms)} ({quick.config}, {quick.batching})"
+                    if quick
+                    else "–",
+                ]
+            )
+        headers = ["hardware", "ok results", "best seq/s (configuration, batch)", "best p50 ms"]
+        out.append(markdown_table(headers, table))
     out.append("\n### Best configuration\n")
     goals = (
         ("throughput", model.best_throughput, lambda r: r.sequences_per_s, "seq/s"),
@@ -177,6 +196,7 @@ CSV_FIELDS = (
     "model",
     "device",
     "device_name",
+    "hardware",
     "optimizations",
     "config",
     "workload",

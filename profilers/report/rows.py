@@ -12,7 +12,7 @@ from typing import Any
 
 from engines.messages import Status
 from engines.spec import RunSpec
-from profilers.coerce import integer
+from profilers.coerce import integer, table, text
 from profilers.export import batching, ms, optimizations, pct, run_device
 from profilers.result import Result
 from profilers.sections import Sections
@@ -97,6 +97,7 @@ class Row:
     model: str
     device: str
     device_name: str | None
+    hardware: str
     optimizations: str
     attention: str
     config: str
@@ -150,6 +151,7 @@ def row_of(result: Result, file: str = "") -> Row:
         model=str(spec.get("model", "?")),
         device=device,
         device_name=sections.device_name,
+        hardware=hardware_of(result, sections.device_name or device),
         optimizations=optimized,
         attention=str(spec.get("attention", DEFAULT_ATTENTION)),
         config=_config_label(spec, optimized, device),
@@ -173,6 +175,27 @@ def row_of(result: Result, file: str = "") -> Row:
         + f"|{batch}|{spec.get('token_budget')}",
         plain=_is_plain(spec),
     )
+
+
+def hardware_of(result: Result, device: str) -> str:
+    """Where a run ran, as the report groups runs: the instance type (else the host, e.g. a
+    cluster node) and the device's name."""
+    env = environment_of(result)
+    node = table(env.get("node")) or {}
+    place = next(
+        (
+            value
+            for value in (
+                text(env.get("instance_type")),
+                text(node.get("instance_type")),
+                text(env.get("host")),
+                text(node.get("host")),
+            )
+            if value
+        ),
+        None,
+    )
+    return " · ".join(part for part in (place, device) if part)
 
 
 def environment_of(result: Result) -> Mapping[str, Any]:

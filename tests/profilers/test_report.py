@@ -498,3 +498,32 @@ def test_plots_need_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(UnsupportedError, match="pip install matplotlib"):
         require_matplotlib()
+
+
+def test_a_sweep_over_several_hosts_is_grouped_by_hardware(tmp_path: Path) -> None:
+    """Results from cluster nodes: each row names its hardware, and a model that ran on more
+    than one gets a by-hardware table with the best of each."""
+    runs = [
+        ("g5", "g5.xlarge", "cuda", "NVIDIA A10G", 900.0, 0.01),
+        ("inf2", "inf2.xlarge", "neuron", "NeuronCore-v2", 1200.0, 0.02),
+        ("cpu", None, "cpu", "AMD EPYC", 40.0, 0.2),
+    ]
+    for name, instance, device, device_name, seq_s, p50 in runs:
+        r = result(name, device=device, seq_s=seq_s, p50=p50)
+        r.environment = {**ENV, "instance_type": instance, "host": f"{name}-host"}
+        r.environment["node"] = {"host": f"{name}-host", "ray_node_id": name * 4}
+        r.workers = [{"device_name": device_name}]
+        r.save(tmp_path / f"{name}.json")
+    report = build_report(load_folder(tmp_path))
+    assert {row.hardware for row in report.rows} == {
+        "g5.xlarge · NVIDIA A10G",
+        "inf2.xlarge · NeuronCore-v2",
+        "cpu-host · AMD EPYC",
+    }
+    text = render_report(report, "md")
+    section = text.split("### By hardware")[1].split("###")[0]
+    assert "| inf2.xlarge · NeuronCore-v2 | 1 | 1,200" in section
+    assert "cpu-host · AMD EPYC" in section
+    one_host = tmp_path / "one"
+    result("a").save(one_host / "a.json")
+    assert "### By hardware" not in render_report(build_report(load_folder(one_host)), "md")
