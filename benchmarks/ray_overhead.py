@@ -73,9 +73,9 @@ def main() -> None:
     )
     rows: dict[str, list[dict[str, Any]]] = {"local": [], "ray": []}
     try:
-        with tempfile.TemporaryDirectory() as tmp, ray_executor(None) as on_ray:
+        with tempfile.TemporaryDirectory() as tmp, ray_executor(None) as cluster:
             for round_ in range(args.rounds):
-                for name, executor in (("local", LocalExecutor()), ("ray", on_ray)):
+                for name, executor in (("local", LocalExecutor()), ("ray", cluster)):
                     row = run_sweep(executor, Path(tmp) / f"{name}-{round_}")
                     rows[name].append(row)
                     p50 = ", ".join(f"{v:.2f}" for v in row["p50_ms"])
