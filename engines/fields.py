@@ -18,8 +18,10 @@ from engines.batching import parse_buckets
 from engines.errors import InvalidInputError
 
 # "ints": a comma-separated list of whole numbers (a tuple); "devices": of device names;
-# "size": a memory size such as 4GB (a number is megabytes).
-Kind = Literal["int", "float", "bool", "str", "size", "ints", "devices"]
+# "names": of other names (modules); "size": a memory size such as 4GB (a number is megabytes).
+Kind = Literal["int", "float", "bool", "str", "size", "ints", "devices", "names"]
+# Kinds given as text and read with ``parse_text``.
+TEXT_KINDS = ("size", "ints", "devices", "names")
 Command = Literal["run", "compile", "sweep"]
 ALL_COMMANDS: tuple[Command, ...] = ("run", "compile", "sweep")
 _KEY = "plmprof"
@@ -144,6 +146,6 @@ def parse_text(kind: Kind, text: str) -> Any:
         return parse_size_mb(text)
     if kind == "ints":
         return parse_buckets(text)
-    if kind == "devices":
+    if kind in ("devices", "names"):
         return parse_devices(text)
     raise ValueError(f"{kind} settings are not read from text here")

@@ -14,7 +14,7 @@ from engines.packed.pack import plan_packing
 from engines.sequences import Protein
 from engines.spec import RunSpec
 from engines.tokenizers import Tokenizer, get_tokenizer
-from engines.workloads import from_distribution, synthetic, truncate
+from engines.workloads import Truncation, from_distribution, synthetic, truncate
 
 if TYPE_CHECKING:  # planning a workload needs no torch; only its tensors do
     import torch
@@ -76,9 +76,20 @@ def plan_workload(spec: RunSpec, info: ModelInfo) -> PlannedWorkload:
     proteins, truncation = truncate(raw, info.max_residues)
     lengths = [len(p.sequence) for p in proteins]
     batches = plan_batches(spec, lengths, tokenizer.special_tokens)
-    summary = WorkloadSummary(
+    summary = summarize_workload(source, len(proteins), truncation, info, batches)
+    return PlannedWorkload(tuple(proteins), tuple(batches), tokenizer, summary)
+
+
+def summarize_workload(
+    source: str,
+    sequences: int,
+    truncation: Truncation,
+    info: ModelInfo,
+    batches: Sequence[PlannedBatch],
+) -> WorkloadSummary:
+    return WorkloadSummary(
         source=source,
-        sequences=len(proteins),
+        sequences=sequences,
         truncated=truncation.count,
         max_residues=info.max_residues,
         longest=truncation.longest,
@@ -87,7 +98,6 @@ def plan_workload(spec: RunSpec, info: ModelInfo) -> PlannedWorkload:
         real_tokens=sum(b.real_tokens for b in batches),
         padded_tokens=sum(b.padded_tokens for b in batches),
     )
-    return PlannedWorkload(tuple(proteins), tuple(batches), tokenizer, summary)
 
 
 def padded_view(batch: PlannedBatch) -> Batch:

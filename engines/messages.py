@@ -98,6 +98,35 @@ class BatchDone:
 
 
 @dataclass(frozen=True)
+class StepDone:
+    """One training step (``grad_accum`` batches of the plan, by number) on the shared clock.
+
+    ``phases``: seconds of forward, backward and optimizer, or None where the device runs them as
+    one graph. ``skipped``: the loss scaler skipped the optimizer step (inf/NaN gradients).
+    ``device_peak_bytes``: the allocator's peak so far (CUDA; since step 1 from step 1 on)."""
+
+    worker: int
+    step: int
+    start: float
+    end: float
+    batches: tuple[int, ...]
+    loss: float
+    warmup: bool
+    phases: dict[str, float] | None = None
+    skipped: bool = False
+    device_peak_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainingInfo:
+    """Plain, JSON-ready facts of a training run (what trains, memory after the first step,
+    held-out evaluation, parity); later messages add keys to earlier ones."""
+
+    worker: int
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Memory:
     worker: int
     rss_peak_bytes: int
@@ -149,6 +178,8 @@ WorkerMessage = (
     | Compiled
     | WarmedUp
     | BatchDone
+    | StepDone
+    | TrainingInfo
     | Memory
     | Quality
     | Optimized

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engines.catalog import get_model_info
-from engines.errors import UnsupportedError
 from engines.spec import RunSpec
+from engines.training.xla import check_xla
 
 if TYPE_CHECKING:
     from engines.inputs import PlannedWorkload
@@ -23,9 +23,11 @@ def check_runnable(spec: RunSpec, *, devices: bool = True) -> PlannedWorkload:
     from engines.inputs import plan_workload
 
     info = get_model_info(spec.model)
-    if spec.mode != "inference":
-        raise UnsupportedError(f"mode '{spec.mode}' is planned but not implemented yet")
     planned = plan_workload(spec, info)  # the user's workload first: a missing FASTA needs no torch
+    if spec.mode == "training":
+        from engines.training.checks import check_training
+
+        check_training(spec, info)
 
     import torch
 
@@ -38,6 +40,8 @@ def check_runnable(spec: RunSpec, *, devices: bool = True) -> PlannedWorkload:
         family = device.partition(":")[0]
         if family == "cuda":
             check_cuda(torch.device(device), spec.dtype)
+        elif family == "xla":
+            check_xla()
         elif family == "neuron":
             check_neuron_run(spec, device)
         elif family == "hpu":

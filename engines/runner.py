@@ -109,6 +109,19 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
 
     if spec.threads:
         torch.set_num_threads(spec.threads)
+    if spec.mode == "training":
+        from engines.training.worker import run_training
+
+        return run_training(
+            task.index,
+            task.device,
+            spec,
+            info,
+            send,
+            should_stop,
+            cap=cap_address_space,
+            rss_peak=rss_peak_bytes,
+        )
     on_neuron = neuron.is_neuron_device(task.device)
     device: TorchDevice
     if on_neuron:  # fills in the spec's buckets; the model is built on the CPU, then traced

@@ -13,6 +13,7 @@ from typing import Any
 from engines.catalog import DEFAULT_MODEL, get_model_info
 from engines.errors import InvalidInputError
 from engines.fields import FieldInfo, field_infos, one_workload, setting
+from engines.training.settings import validate_training
 
 DTYPES = ("fp32", "fp16", "bf16")
 INT8_SCHEMES = ("none", "dynamic", "weight-only")
@@ -21,11 +22,13 @@ ATTENTIONS = ("eager", "sdpa", "flash_attention_2", "varlen", "flex")
 PACKED_ATTENTIONS = ("sdpa", "varlen", "flex")
 COMPILE_MODES = ("none", "default", "max-autotune", "reduce-overhead")
 MODES = ("inference", "training")
+# Spellings a user may type for a mode.
+_MODE_ALIASES = {"train": "training", "infer": "inference"}
 NEURON_TARGETS = ("inf2", "trn1", "trn1n", "trn2")
 NEURON_OPTLEVELS = (1, 2, 3)
 # Intel Gaudi execution modes (PT_HPU_LAZY_MODE=1 / 0); torch.compile on Gaudi runs in eager mode.
 HPU_MODES = ("lazy", "eager")
-_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|neuron(:\d+)?|hpu(:\d+)?)$")
+_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|neuron(:\d+)?|hpu(:\d+)?|xla(:\d+)?)$")
 _PRUNE = re.compile(r"^(none|2:4|unstructured:(0(\.\d+)?|1(\.0+)?))$")
 
 
@@ -106,7 +109,13 @@ class RunSpec:
     )
     fasta: str | None = setting(None, "FASTA file to embed.", kind="str")
     num_sequences: int | None = setting(None, "Sequences to generate.", kind="int", flag="num-seqs")
-    mode: str = setting("inference", "inference (training is planned).", kind="str", commands=())
+    mode: str = setting(
+        "inference",
+        "inference, or train (fine-tuning; see the training settings).",
+        kind="str",
+        axis="modes",
+        commands=("run", "sweep"),
+    )
     workers: int = setting(
         1, "Worker processes (model copies).", kind="int", commands=("run", "sweep")
     )
@@ -159,12 +168,68 @@ class RunSpec:
         kind="bool",
         commands=("run", "sweep"),
     )
+    # Training (mode "training"); engines.training.settings checks them.
+    task: str = setting(
+        "mlm",
+        "Training: mlm, classify or token-classify.",
+        kind="str",
+        axis="tasks",
+        commands=("run", "sweep"),
+    )
+    labels: str | None = setting(
+        None,
+        "Training: id,label CSV/TSV for --fasta (else label= in FASTA headers, else random).",
+        kind="str",
+        commands=("run", "sweep"),
+    )
+    finetune: str = setting(
+        "full",
+        "Training: full, lora or head.",
+        kind="str",
+        axis="finetunes",
+        commands=("run", "sweep"),
+    )
+    lora_rank: int = setting(8, "Training: LoRA rank.", kind="int", commands=("run", "sweep"))
+    lora_alpha: int = setting(16, "Training: LoRA alpha.", kind="int", commands=("run", "sweep"))
+    lora_targets: tuple[str, ...] = setting(
+        (),
+        "Training: LoRA target modules, e.g. query,key,value (default: the model's q/k/v).",
+        kind="names",
+        commands=("run", "sweep"),
+    )
+    grad_checkpointing: bool = setting(
+        False,
+        "Training: recompute each layer in the backward pass.",
+        kind="bool",
+        commands=("run", "sweep"),
+    )
+    optimizer: str = setting(
+        "adamw", "Training: adamw (fused on CUDA) or sgd.", kind="str", commands=("run", "sweep")
+    )
+    lr: float = setting(1e-4, "Training: learning rate.", kind="float", commands=("run", "sweep"))
+    grad_accum: int = setting(
+        1, "Training: batches per optimizer step.", kind="int", commands=("run", "sweep")
+    )
+    eval_fraction: float = setting(
+        0.1,
+        "Training: share of the sequences held out for accuracy (seeded).",
+        kind="float",
+        commands=("run", "sweep"),
+    )
+    epochs: float = setting(
+        3.0,
+        "Training: epochs for the time-to-train estimate.",
+        kind="float",
+        commands=("run", "sweep"),
+    )
     notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "buckets", tuple(self.buckets))
         object.__setattr__(self, "devices", tuple(self.devices))
         object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        object.__setattr__(self, "mode", _MODE_ALIASES.get(self.mode, self.mode))
         _validate(self)
 
     @property
@@ -184,6 +249,7 @@ class RunSpec:
         data["buckets"] = list(self.buckets)
         data["devices"] = list(self.devices)
         data["notes"] = list(self.notes)
+        data["lora_targets"] = list(self.lora_targets)
         return data
 
     @classmethod
@@ -224,7 +290,8 @@ def _validate(spec: RunSpec) -> None:
     for device in (spec.device, *spec.devices):
         if not _DEVICE.match(device):
             raise InvalidInputError(
-                f"unknown device '{device}'; use cpu, cuda, cuda:N, neuron, neuron:N, hpu or hpu:N"
+                f"unknown device '{device}'; use cpu, cuda, cuda:N, neuron, neuron:N, hpu, hpu:N "
+                "or xla (Trainium training)"
             )
     _choice("dtype", spec.dtype, DTYPES)
     _choice("int8 scheme", spec.int8, INT8_SCHEMES)
@@ -266,6 +333,7 @@ def _validate(spec: RunSpec) -> None:
     if spec.neuron_optlevel not in NEURON_OPTLEVELS:
         raise InvalidInputError(f"Neuron optlevel must be 1, 2 or 3 (got {spec.neuron_optlevel})")
     _choice("HPU mode", spec.hpu_mode, HPU_MODES)
+    validate_training(spec)
 
 
 def _validate_packing(spec: RunSpec) -> None:

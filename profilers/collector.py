@@ -17,6 +17,8 @@ from engines.messages import (
     Optimized,
     Quality,
     Status,
+    StepDone,
+    TrainingInfo,
     WarmedUp,
     WorkerMessage,
 )
@@ -52,6 +54,9 @@ class WorkerRecord:
     detail: str = ""
     iterations: int = 0
     pid: int | None = None
+    # Training runs: every step in order (warm-up ones too) and the worker's training facts.
+    steps: list[StepDone] = field(default_factory=list)
+    training: dict[str, Any] | None = None
 
 
 @dataclass
@@ -75,7 +80,14 @@ class RunCollector:
         record = self.workers[message.worker]
         match message:
             case BatchDone():
-                self._batch(record, message)
+                self._timed(record, message.start, message.end, (message.batch,))
+            case StepDone():
+                record.steps.append(message)
+                if not message.warmup:
+                    record.phase = "measuring"
+                    self._timed(record, message.start, message.end, message.batches)
+            case TrainingInfo():
+                record.training = {**(record.training or {}), **message.report}
             case Loaded():
                 record.loaded = message
                 record.phase = "warming"
@@ -99,28 +111,33 @@ class RunCollector:
             case Finished():
                 self._end(record, message.status, None)
 
-    def _batch(self, record: WorkerRecord, message: BatchDone) -> None:
+    def _timed(
+        self, record: WorkerRecord, start: float, end: float, numbers: tuple[int, ...]
+    ) -> None:
+        """One timed call (inference: one batch; training: one step over ``numbers``)."""
         if record.loaded is None:
             raise ValueError(f"worker {record.index} sent a batch before its plan")
-        batch = record.loaded.batches[message.batch]
+        batches = [record.loaded.batches[n] for n in numbers]
+        sequences = sum(b.sequences for b in batches)
         record.iterations += 1
-        self.batch_counts[(record.index, message.batch)] += 1
-        latency = message.end - message.start
+        for number in numbers:
+            self.batch_counts[(record.index, number)] += 1
+        latency = end - start
         self.timings.append(
             BatchTiming(
-                message.worker,
-                message.start,
-                message.end,
-                batch.sequences,
-                batch.residues,
-                batch.padded_tokens,
+                record.index,
+                start,
+                end,
+                sequences,
+                sum(b.residues for b in batches),
+                sum(b.padded_tokens for b in batches),
             )
         )
-        window = self.measured_window or (message.start, message.end)
-        self.measured_window = (min(window[0], message.start), max(window[1], message.end))
-        self.batch_latency.add(message.end, latency)
-        if batch.sequences:
-            self.sequence_latency.add(message.end, latency / batch.sequences)
+        window = self.measured_window or (start, end)
+        self.measured_window = (min(window[0], start), max(window[1], end))
+        self.batch_latency.add(end, latency)
+        if sequences:
+            self.sequence_latency.add(end, latency / sequences)
 
     def _end(self, record: WorkerRecord, status: Status, message: str | None) -> None:
         if record.status is None:

@@ -21,6 +21,7 @@ from profilers.telemetry.energy import energy_between
 from profilers.telemetry.monitor import TelemetryMonitor
 from profilers.telemetry.samples import TelemetrySample
 from profilers.throughput import throughput
+from profilers.training.section import training_efficiency, training_section
 from profilers.utilization import summarize_utilization
 from profilers.work import measured_work
 
@@ -241,22 +242,27 @@ def build_result(
         samples, window[0], window[1], work.sequences, gpu_indices=gpu_indices(spec) or None
     )
     result.energy = energy.to_dict()
+    if spec.mode == "training":
+        result.training = training_section(spec, collector, price)
     if rate is not None and rate.window_s > 0:
         peak = peak_for(options, loaded.device_name, spec.dtype)
-        result.efficiency = {
-            "useful_flops": work.useful_flops,
-            "padded_flops": work.padded_flops,
-            "peak": peak.to_dict(),
-            "formula": "2*N*S + 4*sum(d_attn)*S^2 per sequence of S tokens (PaLM appendix B)",
-            **efficiency(
-                work.useful_flops,
-                work.padded_flops,
-                work.sequences,
-                rate.window_s,
-                peak,
-                occupied_units(collector),
-            ).to_dict(),
-        }
+        if spec.mode == "training":
+            result.efficiency = training_efficiency(collector, peak, occupied_units(collector))
+        else:
+            result.efficiency = {
+                "useful_flops": work.useful_flops,
+                "padded_flops": work.padded_flops,
+                "peak": peak.to_dict(),
+                "formula": "2*N*S + 4*sum(d_attn)*S^2 per sequence of S tokens (PaLM appendix B)",
+                **efficiency(
+                    work.useful_flops,
+                    work.padded_flops,
+                    work.sequences,
+                    rate.window_s,
+                    peak,
+                    occupied_units(collector),
+                ).to_dict(),
+            }
         if price is not None:
             result.cost = cost(rate.sequences_per_s, rate.residues_per_s, price).to_dict()
     if result.cost is None:

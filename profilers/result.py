@@ -50,12 +50,17 @@ class Result:
     cost: Section = None
     efficiency: Section = None
     quality: Section = None
+    training: Section = None  # training runs only (profilers.training.section)
     workers: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        if (
+            data["training"] is None
+        ):  # only training runs have it; inference Results stay as they were
+            del data["training"]
         return {"schema_version": data.pop("schema_version"), **data}
 
     @classmethod

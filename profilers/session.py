@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from engines.messages import BatchDone, Status
+from engines.messages import BatchDone, Status, StepDone
 from engines.placement import place
 from engines.preflight import check_runnable
 from engines.spec import RunSpec
@@ -189,7 +189,10 @@ class Session:
         try:
             while conn.poll():
                 message = conn.recv()
-                if clock.first_batch is None and isinstance(message, BatchDone):
+                timed = isinstance(message, BatchDone) or (
+                    isinstance(message, StepDone) and not message.warmup
+                )
+                if clock.first_batch is None and timed:
                     clock.mark_first_batch(monitor)
                 self.collector.handle(message)
         except (EOFError, OSError):

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from engines.fasta import check_fasta_path
-from engines.fields import WORKLOAD_FIELDS, Command, FieldInfo, parse_text
+from engines.fields import TEXT_KINDS, WORKLOAD_FIELDS, Command, FieldInfo, parse_text
 from engines.spec import SPEC_FIELDS, RunSpec, workload_fields
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool}
@@ -44,7 +44,7 @@ def spec_parameter(info: FieldInfo, command: Command) -> inspect.Parameter:
     None (not given) and an axis field takes a comma-separated list."""
     axis = command == "sweep" and info.axis is not None
     base = str if axis else _TYPES.get(info.kind, str)
-    text = info.kind in ("size", "ints", "devices")
+    text = info.kind in TEXT_KINDS
     none_default = command == "sweep" or text or info.optional
     help_text = info.help + (" Comma list: an axis." if axis else "")
     option = typer.Option(*_decls(info, command), help=help_text)
@@ -69,7 +69,7 @@ def spec_from_flags(command: Command, flags: Mapping[str, Any], **fixed: Any) ->
         if command not in info.commands:
             continue
         value = flags[flag_ident(info, command)]
-        if info.kind in ("size", "ints", "devices"):
+        if info.kind in TEXT_KINDS:
             value = parse_text(info.kind, value) if value else (None if info.optional else ())
         fields[info.name] = value
     workload = workload_fields({name: fields.pop(name, None) for name in WORKLOAD_FIELDS})

@@ -128,6 +128,12 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
         if isinstance(value, list | tuple):
             return tuple(_coerce(name, "int", item) for item in value)
         raise InvalidInputError(f"{name}: '{value}' is not a list of whole numbers")
+    if base == "names":
+        if isinstance(value, str):
+            return parse_text("names", value)
+        if isinstance(value, list | tuple):
+            return tuple(str(item).strip() for item in value)
+        raise InvalidInputError(f"{name}: '{value}' is not a list of names")
     if isinstance(value, dict | list | tuple):
         raise InvalidInputError(f"{name}: '{value}' is not a single value")
     text = str(value).strip()

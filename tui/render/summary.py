@@ -11,6 +11,7 @@ from profilers.export import format_value
 from profilers.labels import batching_label
 from profilers.result import Result
 from profilers.snapshot import Snapshot
+from tui.render.training import training_rows
 from tui.widgets.units import NA, ms
 
 STATUS_WORDS: dict[str, str] = {
@@ -74,6 +75,7 @@ def result_table(result: Result) -> Table:
         _row("energy per sequence", energy.get("joules_per_sequence"), "J"),
         _row("cost per 1M sequences", (result.cost or {}).get("per_million_sequences"), "USD"),
     ]
+    rows[4:4] = training_rows(result)
     for label, value in rows:
         table.add_row(label, value)
     if result.message:

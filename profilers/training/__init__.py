@@ -1,0 +1,1 @@
+"""Training statistics: FLOPs of a step, the Result's training section, time to train."""
