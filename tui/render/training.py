@@ -64,9 +64,15 @@ def training_rows(result: Result) -> list[tuple[str, str]]:
         ("held-out accuracy", _accuracy(training.get("evaluation"))),
         (
             "memory",
-            f"params {number(memory.get('parameters'), 'MB')}, grads {number(memory.get('gradients'), 'MB')}, "
-            f"optimizer {number(memory.get('optimizer_state'), 'MB')}, "
-            f"activations {number(memory.get('activations_saved'), 'MB')}",
+            ", ".join(
+                f"{label} {number(memory.get(key), 'MB')}"
+                for label, key in (
+                    ("params", "parameters"),
+                    ("grads", "gradients"),
+                    ("optimizer", "optimizer_state"),
+                    ("activations", "activations_saved"),
+                )
+            ),
         ),
         (
             "FLOPs per step",
