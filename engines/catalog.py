@@ -312,7 +312,3 @@ def get_model_info(model_id: str) -> ModelInfo:
         raise UnknownModelError(
             f"unknown model '{model_id}'.{hint} Known models: {', '.join(MODELS)}"
         ) from None
-
-
-def find_by_hub_id(hub_id: str) -> ModelInfo | None:
-    return next((info for info in MODELS.values() if info.hub_id == hub_id), None)

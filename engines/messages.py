@@ -1,4 +1,6 @@
-"""Messages a worker process sends up its pipe. Small, picklable, no statistics.
+"""What the parent hands a worker process (``WorkerTask``) and the messages the worker sends up its
+pipe. Small, picklable, no statistics, nothing heavy imported (a worker reads these before its
+device is pinned).
 
 Timestamps are ``time.monotonic()`` seconds: CLOCK_MONOTONIC, shared by every process on the host.
 """
@@ -26,6 +28,16 @@ class Status(StrEnum):
     CRASHED = "crashed"
     INTERRUPTED = "interrupted"
     TIMEOUT = "timeout"  # a sweep point cancelled past its deadline (--point-timeout)
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    """What the parent hands one worker process; ``env`` is set before any runtime loads."""
+
+    spec: dict[str, object]
+    index: int
+    device: str
+    env: dict[str, str]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from engines.messages import (
     Status,
     WarmedUp,
     WorkerMessage,
+    WorkerTask,
 )
 from engines.optimizations import check as check_optimizations
 from engines.optimizations import compile as compile_step
@@ -38,7 +39,6 @@ from engines.optimizations.compile import Call, ModelInputs
 from engines.packed import worker as packing
 from engines.packed.api import packed_shape
 from engines.spec import RunSpec
-from engines.worker import WorkerTask
 
 Send = Callable[[WorkerMessage], None]
 ShouldStop = Callable[[], bool]

@@ -9,19 +9,10 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 
-
-@dataclass(frozen=True)
-class WorkerTask:
-    """What the parent hands one worker process; ``env`` is set before any runtime loads."""
-
-    spec: dict[str, object]
-    index: int
-    device: str
-    env: dict[str, str]
+from engines.messages import WorkerTask
 
 
 def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:

@@ -110,6 +110,20 @@ COLUMNS: tuple[tuple[str, str, Callable[[Figures], Any]], ...] = (
 )
 
 
+# The columns that say what ran, and those holding what was measured (in COLUMNS' names).
+RUN_COLUMNS: tuple[str, ...] = ("run_id", "model", "device", "optimizations", "batch", "status")
+MEASURED_COLUMNS: tuple[str, ...] = (
+    "p50_ms",
+    "p99_ms",
+    "sequences_per_s",
+    "max_ram_mb",
+    "max_allocated_mb",
+    "useful_mfu_pct",
+    "joules_per_sequence",
+    "usd_per_million",
+)
+
+
 def summary_row(result: Result) -> dict[str, Any]:
     figures = Figures.of(result)
     return {name: get(figures) for name, _, get in COLUMNS}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,11 +13,11 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from engines.messages import BatchDone, Status, StepDone
+from engines.messages import BatchDone, Status, StepDone, WorkerTask
 from engines.placement import place
 from engines.preflight import check_runnable
 from engines.spec import RunSpec
-from engines.worker import WorkerTask, worker_main
+from engines.worker import worker_main
 from profilers.collector import RunCollector
 from profilers.environment import describe_environment
 from profilers.finalize import RunClock, build_result, resolve_price
@@ -71,7 +70,6 @@ class Session:
         self.worker_target = worker_target
         self._host = HostSampler(rapl=RaplReader())
         self._monitor = monitor
-        self._stop = threading.Event()
         self._stop_requested_at: float | None = None
         self.collector = RunCollector(spec.worker_devices())
 

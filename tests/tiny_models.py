@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from engines.catalog import MODELS, ModelInfo
-from engines.messages import WorkerMessage
+from engines.messages import WorkerMessage, WorkerTask
 from engines.spec import RunSpec
-from engines.worker import WorkerTask
 from profilers.collector import RunCollector
 from profilers.finalize import RunClock, build_result
 from profilers.options import MeasureOptions

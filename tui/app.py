@@ -9,21 +9,16 @@ from the latest snapshot only.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
-from multiprocessing import resource_tracker
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Select, TabbedContent, TabPane
 
-from engines.catalog import ModelInfo
-from engines.detect import available_devices, best_device
 from engines.errors import PlmprofError
 from engines.messages import Status
 from engines.spec import RunSpec
@@ -31,7 +26,19 @@ from profilers.options import MeasureOptions
 from profilers.result import Result, failed_result
 from profilers.snapshot import Snapshot
 from profilers.telemetry.samples import TelemetrySample
-from tui.commands.interactive import WORKER_LOG_ENV, WORKER_LOG_NAME, quiet_worker
+from tui.app_support import (
+    IdleSample,
+    RunFinished,
+    Sampler,
+    SessionFactory,
+    SessionLike,
+    SnapshotReady,
+    check_runnable,
+    counted_parameters,
+    detect_devices,
+    prepare_process,
+    terminal_session,
+)
 from tui.screens.compare import CompareScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen
@@ -46,96 +53,6 @@ DEFAULT_RESULTS_DIR = Path("plmprof-results")
 _NOT_BEHIND_DIALOGS = frozenset({"start_run", "export", "compare", "show_tab"})
 DRAW_INTERVAL_S = 0.25  # the live view redraws four times a second
 IDLE_INTERVAL_S = 1.0  # device readings between runs
-
-SnapshotCallback = Callable[[Snapshot], None]
-Sampler = Callable[[], TelemetrySample | None]
-
-
-class SessionLike(Protocol):
-    def run(self) -> Result: ...
-
-    def stop(self) -> None: ...
-
-
-class SessionFactory(Protocol):
-    """``profilers.session.Session`` itself, or a fake with the same call shape."""
-
-    def __call__(
-        self, spec: RunSpec, options: MeasureOptions, *, on_snapshot: SnapshotCallback
-    ) -> SessionLike: ...
-
-
-class SnapshotReady(Message):
-    """A live snapshot from the run's thread. Queued ones of the same run merge into the newest."""
-
-    def __init__(self, token: int, snapshot: Snapshot) -> None:
-        super().__init__()
-        self.token = token
-        self.snapshot = snapshot
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SnapshotReady) and message.token == self.token
-
-
-class RunFinished(Message):
-    def __init__(self, token: int, result: Result) -> None:
-        super().__init__()
-        self.token = token
-        self.result = result
-
-
-class IdleSample(Message):
-    def __init__(self, sample: TelemetrySample | None) -> None:
-        super().__init__()
-        self.sample = sample
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, IdleSample)
-
-
-_COUNTS: dict[str, int] = {}
-
-
-def counted_parameters(info: ModelInfo) -> int:
-    """``count_parameters`` (about half a second for a big model), remembered per model."""
-    from engines.builders import count_parameters  # torch and transformers: not at start-up
-
-    if info.id not in _COUNTS:
-        _COUNTS[info.id] = count_parameters(info)
-    return _COUNTS[info.id]
-
-
-def terminal_session(
-    spec: RunSpec, options: MeasureOptions, *, on_snapshot: SnapshotCallback
-) -> SessionLike:
-    """The real Session, with workers whose output goes to a log instead of over the screen."""
-    from profilers.session import Session
-
-    return Session(spec, options, on_snapshot=on_snapshot, worker_target=quiet_worker)
-
-
-def check_runnable(spec: RunSpec) -> Any:
-    """``engines.preflight.check_runnable``, imported when first used (it loads torch), so the
-    app is on screen at once and the first check runs in its thread."""
-    from engines.preflight import check_runnable as check
-
-    return check(spec)
-
-
-def prepare_process(results_dir: Path) -> None:
-    """What must happen before the app takes the terminal over.
-
-    While it runs, a Textual app replaces ``sys.stderr`` with an object whose ``fileno()`` is -1,
-    and multiprocessing starts its resource tracker (on the first spawned worker) passing that
-    descriptor on: the spawn then fails with "bad value(s) in fds_to_keep". Starting the tracker
-    now, with the real stderr, avoids it. Workers' output is logged beside the results.
-    """
-    resource_tracker.ensure_running()
-    os.environ[WORKER_LOG_ENV] = str(results_dir.resolve() / WORKER_LOG_NAME)
-
-
-def detect_devices() -> tuple[list[str], str]:
-    return available_devices(), best_device()
 
 
 class PlmprofApp(App[list[Result]]):

@@ -27,7 +27,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as functional
@@ -217,12 +216,3 @@ def _warning(metrics: dict[str, float | None], error: torch.Tensor) -> str | Non
 def unavailable(reason: str) -> QualityReport:
     """A report for a reference that could not be made (it did not fit, for instance)."""
     return QualityReport({}, "", "fp32 eager reference", f"no quality check: {reason}")
-
-
-def report_dict(report: QualityReport) -> dict[str, Any]:
-    return {
-        "compared": report.compared,
-        "reference": report.reference,
-        **report.metrics,
-        "warning": report.warning,
-    }

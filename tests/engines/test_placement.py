@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from engines.messages import WorkerTask
 from engines.placement import Placement, place
 from engines.spec import RunSpec
-from engines.worker import WorkerTask
 from profilers.session import Session
 
 # --- CUDA -----------------------------------------------------------------------------------

@@ -13,9 +13,16 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from engines.batching import fixed_batches
-from engines.messages import BatchDone, Finished, Loaded, Status, WarmedUp, WorkloadSummary
+from engines.messages import (
+    BatchDone,
+    Finished,
+    Loaded,
+    Status,
+    WarmedUp,
+    WorkerTask,
+    WorkloadSummary,
+)
 from engines.structure import ModelShape
-from engines.worker import WorkerTask
 
 SLEEP_S = float(os.environ.get("FAKE_ENGINE_SLEEP_S", "0.02"))
 SHAPE = ModelShape(

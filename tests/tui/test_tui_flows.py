@@ -29,7 +29,7 @@ from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.export import COLUMNS
 from profilers.snapshot import Snapshot
-from tui.app import SnapshotReady
+from tui.app_support import SnapshotReady
 from tui.render.summary import STATUS_WORDS
 from tui.screens.compare import CompareScreen
 from tui.screens.export import ExportScreen

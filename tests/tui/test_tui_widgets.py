@@ -225,7 +225,7 @@ def test_printed_runs_table_on_exit(tmp_path) -> None:  # type: ignore[no-untype
     assert str(tmp_path.resolve()) in text
 
 
-@pytest.mark.parametrize("module", ["tui.commands.interactive", "tui.app"])
+@pytest.mark.parametrize("module", ["tui.worker_log", "tui.commands.interactive", "tui.app"])
 def test_no_device_runtime_is_loaded_on_import(module: str) -> None:
     """A spawned worker imports the first before pinning its device; the app is on screen
     before torch has loaded (the first check and the device detection load it in threads)."""

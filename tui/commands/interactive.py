@@ -1,18 +1,12 @@
 """``plmprof`` with no command: open the interactive profiler, then print what it measured.
 
-Also the entry point of the workers the app spawns (:func:`quiet_worker`), which is why this
-module imports only the standard library at the top: a spawned worker imports it before its
-device is pinned, and must not load torch or a device runtime by doing so.
-"""
+Only the standard library is imported at the top, so that ``plmprof --help`` stays light."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,51 +16,21 @@ if TYPE_CHECKING:
     from profilers.result import Result
     from profilers.telemetry.samples import TelemetrySample
 
-WORKER_LOG_ENV = "PLMPROF_WORKER_LOG"
-WORKER_LOG_NAME = "worker-output.log"
-
-# Two tables, as TGI's benchmark prints several: what ran, then what was measured. Each fits in
-# about 80 columns, so neither is squeezed into ellipses in a narrow terminal.
-RUN_COLUMNS: tuple[str, ...] = ("run_id", "model", "device", "optimizations", "batch", "status")
-MEASURED_COLUMNS: tuple[str, ...] = (
-    "p50_ms",
-    "p99_ms",
-    "sequences_per_s",
-    "max_ram_mb",
-    "max_allocated_mb",
-    "useful_mfu_pct",
-    "joules_per_sequence",
-    "usd_per_million",
-)
-
-
-def quiet_worker(task: Any, conn: Connection, stop: Event) -> None:
-    """A worker whose stdout and stderr go to a log file instead of over the app's screen.
-
-    The spawned process inherits the terminal; a warning or a traceback printed there would be
-    drawn across the TUI. The log is the file named by ``PLMPROF_WORKER_LOG`` (appended to).
-    """
-    path = os.environ.get(WORKER_LOG_ENV, os.devnull)
-    if path != os.devnull:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    empty = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(empty, 0)
-    os.close(empty)
-    from engines.worker import worker_main
-
-    worker_main(task, conn, stop)
-
 
 def runs_tables(results: Sequence[Result]) -> tuple[Table, Table]:
-    """The runs as the app leaves them on exit: what ran, and what each run measured."""
+    """The runs as the app leaves them on exit, in two tables as TGI's benchmark prints several:
+    what ran, then what each run measured. Each fits in about 80 columns, so neither is squeezed
+    into ellipses in a narrow terminal."""
     from rich import box
     from rich.table import Table
 
-    from profilers.export import COLUMNS, format_value, summary_row
+    from profilers.export import (
+        COLUMNS,
+        MEASURED_COLUMNS,
+        RUN_COLUMNS,
+        format_value,
+        summary_row,
+    )
     from tui.render.summary import STATUS_WORDS
 
     headers = {name: header for name, header, _ in COLUMNS}

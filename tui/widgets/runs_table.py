@@ -14,31 +14,20 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from profilers.export import COLUMNS, format_value, summary_row
+from profilers.export import COLUMNS, MEASURED_COLUMNS, RUN_COLUMNS, format_value, summary_row
 from profilers.result import Result
 from tui.widgets.workers import status_style, status_words
 
 SHOWN: tuple[str, ...] = (
-    "model",
-    "device",
-    "optimizations",
-    "batch",
-    "status",
-    "p50_ms",
-    "p99_ms",
-    "sequences_per_s",
-    "max_ram_mb",
-    "max_allocated_mb",
-    "useful_mfu_pct",
-    "joules_per_sequence",
-    "usd_per_million",
+    *(name for name in RUN_COLUMNS if name != "run_id"),
+    *MEASURED_COLUMNS,
     "message",
     "run_id",
 )
 MESSAGE_WIDTH = 48
 HEADERS = {name: header for name, header, _ in COLUMNS}
 SORTABLE: tuple[str, ...] = ("#", *(name for name in SHOWN if name != "message"))
-_TEXT_COLUMNS = {"model", "device", "optimizations", "batch", "status", "run_id", "message"}
+_TEXT_COLUMNS = {*RUN_COLUMNS, "message"}
 
 
 def cell(name: str, value: Any, result: Result) -> Text:

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from engines.messages import WorkerMessage
+from engines.messages import WorkerMessage, WorkerTask
 from engines.runner import run_worker
 from engines.spec import RunSpec
-from engines.worker import WorkerTask
 from tests.tiny_models import tiny_spec
 
 # Imports the stand-in bridge afresh with PT_HPU_LAZY_MODE set to the value (None: unset).

@@ -84,7 +84,8 @@ def test_worker_main_sets_the_mode_then_runs(monkeypatch: pytest.MonkeyPatch) ->
     import os
 
     import engines.runner
-    from engines.worker import WorkerTask, worker_main
+    from engines.messages import WorkerTask
+    from engines.worker import worker_main
 
     seen: dict[str, str | None] = {}
 

@@ -10,9 +10,8 @@ from neuron_helpers import neuron_spec
 from rich.console import Console
 
 from engines.backends.neuron.precompile import precompile
-from engines.messages import Compiling, Finished, Status, WorkerMessage
+from engines.messages import Compiling, Finished, Status, WorkerMessage, WorkerTask
 from engines.runner import run_worker
-from engines.worker import WorkerTask
 from tui.cli import invoke
 from tui.commands.compile_command import execute_compile
 

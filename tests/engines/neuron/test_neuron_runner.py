@@ -19,10 +19,10 @@ from engines.messages import (
     Status,
     WarmedUp,
     WorkerMessage,
+    WorkerTask,
 )
 from engines.runner import run_worker
 from engines.spec import RunSpec
-from engines.worker import WorkerTask
 
 
 def run(spec: RunSpec, device: str = "neuron") -> list[WorkerMessage]:
