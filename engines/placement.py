@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engines.backends.hpu.bridge import MODULE_ENV, VISIBLE_MODULES_ENV
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -17,7 +19,7 @@ class Placement:
 # what it may see, and the variable that pins one worker to one of them.
 _ONE_PER_WORKER = {
     "neuron": ("NEURON_RT_VISIBLE_CORES", "NEURON_RT_VISIBLE_CORES"),
-    "hpu": ("HABANA_VISIBLE_MODULES", "HLS_MODULE_ID"),
+    "hpu": (VISIBLE_MODULES_ENV, MODULE_ENV),
 }
 
 

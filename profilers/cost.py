@@ -54,6 +54,15 @@ _PRICE_LIST: list[Price] = [
     *(Price(i, ri, RI_EFFECTIVE, "2024-09", _NEURON_RI, True) for i, _, _, ri in _NEURON_RATES),
     Price("g5.xlarge", 1.006, ON_DEMAND, "2026-06", "third-party price listing", True),
     Price("g4dn.4xlarge", 1.204, ON_DEMAND, "unknown", "approximate figure, UNVERIFIED", False),
+    # 8 first-generation Gaudi cards (no peak in the MFU table: pass --peak-tflops there).
+    Price(
+        "dl1.24xlarge",
+        13.11,
+        ON_DEMAND,
+        "2021-10",
+        "AWS on-demand rate as quoted at the DL1 launch (us-east-1), UNVERIFIED here",
+        False,
+    ),
 ]
 
 # (instance type, kind) -> price

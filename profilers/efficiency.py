@@ -110,6 +110,9 @@ def _tensor_cores(half: float, *, tf32: float, fp32: float) -> dict[str, tuple[f
 
 
 _PER_CORE = "per NeuronCore"
+_PER_CARD = "per Gaudi card"
+_GAUDI_HC = "Intel, Hot Chips 2024 (Gaudi 3 / Gaudi 2 comparison): dense BF16 MME per card"
+_GAUDI_NO_PEAK = "{} peak not published in the source used here; pass --peak-tflops"
 
 
 def _per_core(chip: float, *, fp32: float, cores: int) -> dict[str, tuple[float, str]]:
@@ -249,6 +252,22 @@ PEAK_TFLOPS: dict[str, PeakEntry] = {
         _per_core(190.0, fp32=47.5, cores=2),
         unit=_PER_CORE,
     ),
+    # Intel Gaudi figures are per card, the unit a worker occupies; the bridge names the card
+    # "GAUDI2" / "GAUDI3", HLML and hl-smi by its model number (HL-225, HL-325L, ...).
+    r"\bgaudi ?3\b|\bhl ?3[0-9]{2}": PeakEntry(
+        "Intel Gaudi 3",
+        _GAUDI_HC + " (1,835 TFLOP/s)",
+        {"bf16": (1835.0, "BF16 per card")},
+        missing={dt: _GAUDI_NO_PEAK.format(dt.upper()) for dt in ("fp16", "tf32", "fp32")},
+        unit=_PER_CARD,
+    ),
+    r"\bgaudi ?2\b|\bhl ?2[0-9]{2}": PeakEntry(
+        "Intel Gaudi 2",
+        _GAUDI_HC + " (432 TFLOP/s)",
+        {"bf16": (432.0, "BF16 per card")},
+        missing={dt: _GAUDI_NO_PEAK.format(dt.upper()) for dt in ("fp16", "tf32", "fp32")},
+        unit=_PER_CARD,
+    ),
 }
 
 CPU_REASON = "CPU peak is not knowable from inside a VM; pass --peak-tflops"
@@ -274,7 +293,7 @@ class PeakLookup:
         return asdict(self)
 
 
-USER_UNIT = "per unit (one GPU, one NeuronCore, or the host's CPU)"
+USER_UNIT = "per unit (one GPU, one NeuronCore, one Gaudi card, or the host's CPU)"
 
 
 def user_peak(tflops: float) -> PeakLookup:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engines.backends.hpu.bridge import MODULE_ENV
 from engines.catalog import get_model_info
 from engines.errors import InvalidInputError
 from engines.messages import Quality
+from engines.placement import place
 from engines.spec import RunSpec
 from profilers.collector import RunCollector, WorkerRecord
 from profilers.cost import Price, cost, lookup_price, read_instance_type
@@ -189,6 +192,19 @@ def gpu_indices(spec: RunSpec) -> list[int]:
     return sorted(indices)
 
 
+def hpu_modules(spec: RunSpec) -> list[int] | None:
+    """Gaudi module ids this run's workers were pinned to (as the session placed them); an empty
+    list when a worker was not pinned; None when the run is not on Gaudi."""
+    devices = spec.worker_devices()
+    on_hpu = [(i, d) for i, d in enumerate(devices) if d.partition(":")[0] == "hpu"]
+    if not on_hpu:
+        return None
+    pins = [place(d, i, len(on_hpu), dict(os.environ)).env.get(MODULE_ENV) for i, d in on_hpu]
+    if any(pin is None or not pin.isdigit() for pin in pins):
+        return []
+    return sorted({int(pin) for pin in pins if pin is not None})
+
+
 def build_result(
     spec: RunSpec,
     options: MeasureOptions,
@@ -239,7 +255,12 @@ def build_result(
         result.workload["measured_padding_fraction"] = work.padding_fraction
     result.utilization = summarize_utilization(samples, window[0], window[1])
     energy = energy_between(
-        samples, window[0], window[1], work.sequences, gpu_indices=gpu_indices(spec) or None
+        samples,
+        window[0],
+        window[1],
+        work.sequences,
+        gpu_indices=gpu_indices(spec) or None,
+        hpu_modules=hpu_modules(spec),
     )
     result.energy = energy.to_dict()
     if spec.mode == "training":

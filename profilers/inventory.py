@@ -1,4 +1,5 @@
-"""What ``plmprof devices`` reports: CPU, CUDA GPUs (torch and NVML), Neuron devices, instance.
+"""What ``plmprof devices`` reports: CPU, CUDA GPUs (torch and NVML), Neuron devices, Gaudi cards
+(bridge, HLML or hl-smi), instance.
 
 torch is imported only when it is a CUDA build (to ask which GPUs it sees): on a CPU build the
 whole report comes from files and NVML, in a fraction of a second.
@@ -11,10 +12,19 @@ from typing import Any
 
 import psutil
 
-from engines.detect import cpu_name, cuda_devices, default_torch_threads, neuron_sdk, torch_build
+from engines.detect import (
+    cpu_name,
+    cuda_devices,
+    default_torch_threads,
+    hpu_status,
+    neuron_sdk,
+    torch_build,
+)
 from profilers.cost import read_instance_type
+from profilers.telemetry.gaudi import gaudi_source
 from profilers.telemetry.neuron_ls import run_neuron_ls
 from profilers.telemetry.nvml import NvmlSampler
+from profilers.telemetry.readings import query
 
 
 def device_inventory() -> dict[str, Any]:
@@ -23,6 +33,8 @@ def device_inventory() -> dict[str, Any]:
     nvml = NvmlSampler()
     neuron_version, neuron_note = neuron_sdk()
     listing = run_neuron_ls()
+    gaudi = gaudi_source()
+    usable, bridge = hpu_status()
     inventory: dict[str, Any] = {
         "cpu": {
             "name": cpu_name(),
@@ -53,7 +65,15 @@ def device_inventory() -> dict[str, Any]:
             "neuron_ls": listing.status,
             "devices": [d.to_dict() for d in listing.devices or []],
         },
+        "gaudi": {
+            "usable": usable,
+            "bridge": bridge,
+            "telemetry": gaudi.mode,
+            "reason": gaudi.reason,
+            "cards": [card.to_dict() for card in (query(gaudi.sample) or ())],
+        },
         "instance_type": read_instance_type(),
     }
     nvml.close()
+    gaudi.close()
     return inventory

@@ -25,6 +25,7 @@ from profilers.live import make_snapshot
 from profilers.options import MeasureOptions
 from profilers.result import Result
 from profilers.snapshot import Snapshot
+from profilers.telemetry.gaudi import gaudi_source
 from profilers.telemetry.host import HostSampler
 from profilers.telemetry.monitor import TelemetryMonitor
 from profilers.telemetry.neuron_monitor import NeuronMonitorSampler
@@ -38,17 +39,26 @@ SnapshotCallback = Callable[[Snapshot], None]
 STOP_GRACE_S = 15.0
 
 
-def build_monitor(options: MeasureOptions, host: HostSampler) -> TelemetryMonitor | None:
+def build_monitor(
+    options: MeasureOptions, host: HostSampler, gaudi: bool = False
+) -> TelemetryMonitor | None:
+    """The run's samplers; Gaudi cards (HLML, else hl-smi) when ``gaudi`` (the run is on hpu),
+    with the reason in the run's notes when neither works."""
     if not options.telemetry:
         return None
     nvml = NvmlSampler()
     neuron = NeuronMonitorSampler() if options.neuron_monitor else None
-    return TelemetryMonitor(
+    cards = gaudi_source() if gaudi else None
+    monitor = TelemetryMonitor(
         options.telemetry_interval_s,
         host=host,
         nvml=nvml if nvml.available else None,
         neuron=neuron if neuron is not None and neuron.available else None,
+        hpu=cards if cards is not None and cards.available else None,
     )
+    if cards is not None and not cards.available and cards.reason:
+        monitor.note("hpu", cards.reason)
+    return monitor
 
 
 class Session:
@@ -84,7 +94,8 @@ class Session:
         created = datetime.now(UTC).isoformat(timespec="seconds")
         environment = describe_environment()
         owned = self._monitor is None
-        monitor = self._monitor or build_monitor(self.options, self._host)
+        gaudi = any(d.partition(":")[0] == "hpu" for d in self.spec.worker_devices())
+        monitor = self._monitor or build_monitor(self.options, self._host, gaudi)
         clock = RunClock(started=time.monotonic())
         if monitor is not None:
             monitor.start()

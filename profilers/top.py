@@ -1,7 +1,8 @@
 """The data side of ``plmprof top``: a standalone device monitor, no model run.
 
-``TopMonitor`` builds the same samplers a run uses (psutil host, NVML, neuron-monitor, or a
-recorded neuron-monitor file played back) and hands out ``TopSnapshot``s: one
+``TopMonitor`` builds the same samplers a run uses (psutil host, NVML, neuron-monitor, HLML or
+hl-smi for Gaudi, or recorded neuron-monitor / hl-smi files played back) and hands out
+``TopSnapshot``s: one
 ``TelemetrySample`` plus, for each source, whether it is available and, when it is not, why
 ("NVML not available: …", "neuron-monitor not found on PATH"). Nothing here prints.
 """
@@ -18,13 +19,14 @@ from typing import Any
 import psutil
 
 from engines.errors import InvalidInputError
+from profilers.telemetry.gaudi import GaudiSource, gaudi_source
 from profilers.telemetry.host import HostSampler
 from profilers.telemetry.monitor import TelemetryMonitor
 from profilers.telemetry.neuron_monitor import NeuronMonitorSampler
 from profilers.telemetry.nvml import NvmlSampler
 from profilers.telemetry.samples import TelemetrySample
 
-SOURCES = ("host", "nvml", "neuron")
+SOURCES = ("host", "nvml", "neuron", "hpu")
 DEFAULT_INTERVAL_S = 0.5
 MIN_INTERVAL_S = 0.05
 # neuron-monitor's documented periods are whole seconds; it is not asked for less than this.
@@ -37,9 +39,9 @@ NEURON_FIRST_REPORT_WAIT_S = 3.0
 class SourceState:
     """Whether one telemetry source gave data, and why not when it did not.
 
-    ``mode`` is "live" or "replay" for the Neuron source (``replay_file`` names the file), and
-    ``None`` for the others. A source can be available with a ``reason`` too: a note such as
-    "some GPUs not readable: …".
+    ``mode`` is "live" or "replay" for the Neuron source, "hlml", "hl-smi" or "replay" for the
+    Gaudi one (``replay_file`` names a replayed file), and ``None`` for the others. A source can
+    be available with a ``reason`` too: a note such as "some GPUs not readable: …".
     """
 
     available: bool
@@ -106,12 +108,14 @@ class _ProcessNames:
 
 
 class TopMonitor:
-    """Samples the host, every NVIDIA GPU NVML sees and the Neuron devices, on demand.
+    """Samples the host, every NVIDIA GPU NVML sees, the Neuron devices and the Gaudi cards (HLML,
+    else hl-smi), on demand.
 
     ``neuron_replay``: a recorded neuron-monitor JSON-lines file to play back (looping) instead
-    of running the tool; a missing, unreadable or empty file raises ``InvalidInputError``.
-    ``nvml`` and ``neuron_executable`` exist for tests. ``close()`` (or leaving the ``with``
-    block) stops neuron-monitor and shuts NVML down.
+    of running the tool; ``hl_smi_replay``: a recorded hl-smi CSV file, likewise. A missing,
+    unreadable or empty file raises ``InvalidInputError``. ``nvml``, ``gaudi`` and
+    ``neuron_executable`` exist for tests. ``close()`` (or leaving the ``with`` block) stops
+    neuron-monitor and shuts NVML and HLML down.
     """
 
     def __init__(
@@ -121,6 +125,8 @@ class TopMonitor:
         neuron_replay: str | os.PathLike[str] | None = None,
         nvml: NvmlSampler | None = None,
         neuron_executable: str = "neuron-monitor",
+        hl_smi_replay: str | os.PathLike[str] | None = None,
+        gaudi: GaudiSource | None = None,
     ) -> None:
         if not interval_s >= MIN_INTERVAL_S:  # also refuses NaN
             raise InvalidInputError(
@@ -129,6 +135,8 @@ class TopMonitor:
         self.interval_s = float(interval_s)
         self._replay_file = None if neuron_replay is None else str(neuron_replay)
         self._neuron = self._open_neuron(neuron_executable)
+        self._hl_smi_file = None if hl_smi_replay is None else str(hl_smi_replay)
+        self._gaudi = gaudi if gaudi is not None else gaudi_source(self._hl_smi_file)
         self._nvml = nvml if nvml is not None else NvmlSampler()
         self._nvml_reason = self._nvml.reason
         nvml_on = self._nvml.available
@@ -144,6 +152,7 @@ class TopMonitor:
             nvml=self._nvml if nvml_on else None,
             neuron=self._neuron if self._neuron_on else None,
             history_size=1,
+            hpu=self._gaudi if self._gaudi.available else None,
         )
         self._opened = time.monotonic()
 
@@ -182,7 +191,14 @@ class TopMonitor:
             self.neuron_mode,
             self._replay_file,
         )
-        return {"host": host, "nvml": nvml, "neuron": neuron}
+        hpu_reason = failures.get("hpu") or self._gaudi.reason
+        hpu = SourceState(
+            bool(sample.hpus),
+            None if sample.hpus else hpu_reason or "Gaudi telemetry: no card read",
+            self._gaudi.mode,
+            self._hl_smi_file,
+        )
+        return {"host": host, "nvml": nvml, "neuron": neuron, "hpu": hpu}
 
     def snapshot(self) -> TopSnapshot:
         """Sample every source now."""
@@ -210,6 +226,7 @@ class TopMonitor:
     def close(self) -> None:
         self.monitor.close()
         self._neuron.close()  # not owned by the monitor when it was never available
+        self._gaudi.close()
 
     def __enter__(self) -> TopMonitor:
         return self

@@ -304,11 +304,25 @@ def top(
     neuron_monitor_replay: Annotated[
         Path | None, typer.Option(help="Play back a recorded neuron-monitor JSON-lines file.")
     ] = None,
+    hl_smi_replay: Annotated[
+        Path | None, typer.Option(help="Play back a recorded hl-smi --format=csv file (Gaudi).")
+    ] = None,
 ) -> None:
-    """Watch GPUs, NeuronCores and the host live, without running a model (q or Ctrl-C quits)."""
+    """Watch GPUs, NeuronCores, Gaudi cards and the host live, without running a model (q or
+    Ctrl-C quits)."""
     from tui.commands.top_command import execute_top
 
-    raise typer.Exit(execute_top(interval, once, as_json, count, neuron_monitor_replay, Console()))
+    raise typer.Exit(
+        execute_top(
+            interval,
+            once,
+            as_json,
+            count,
+            neuron_monitor_replay,
+            Console(),
+            hl_smi_replay=hl_smi_replay,
+        )
+    )
 
 
 def invoke(argv: list[str] | None = None) -> int:

@@ -10,6 +10,10 @@ work as the throughput. Order of preference (measurement.md, Energy and power):
 2. ``nvml-power-integration``: trapezoid integral of sampled power (summed over the chosen GPUs),
    interpolated linearly to ``start`` and ``end``; needs two samples or more in or next to the
    window. Short runs are poorly served: say so when this method was used.
+
+   A run on Gaudi reads its cards first, the same two ways: ``hlml-energy-counter`` (HLML's
+   total-energy counter, mJ) and ``hpu-power-integration`` (sampled power; the only way with
+   hl-smi, which has no counter).
 3. ``rapl``: the CPU package energy counters (``HostSample.cpu_energy_uj``), read at every sample
    so that each wrap of a counter is seen and counted (a counter wraps in about 44 minutes at
    100 W; two readings a run apart cannot tell how many times it did), interpolated at the edges
@@ -24,13 +28,49 @@ says why (also when a later one succeeded).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from profilers.telemetry.samples import TelemetrySample
 
-METHODS = ("nvml-energy-counter", "nvml-power-integration", "rapl", "none")
+METHODS = (
+    "nvml-energy-counter",
+    "nvml-power-integration",
+    "hlml-energy-counter",
+    "hpu-power-integration",
+    "rapl",
+    "none",
+)
+
+
+@dataclass(frozen=True)
+class _Family:
+    """Cards of one kind in the samples, keyed the way a run names them, and the names of the two
+    methods that read them."""
+
+    name: str  # "GPU", "Gaudi"
+    source: str  # "NVML", "Gaudi telemetry"
+    counter: str
+    integration: str
+    cards: Callable[[TelemetrySample], dict[int, Any]]
+
+
+_GPUS = _Family(
+    "GPU",
+    "NVML",
+    "nvml-energy-counter",
+    "nvml-power-integration",
+    lambda sample: {gpu.index: gpu for gpu in sample.gpus},
+)
+# Gaudi cards by module id (a run's hpu:N); HLML has an energy counter, hl-smi only power.
+_GAUDIS = _Family(
+    "Gaudi",
+    "Gaudi telemetry",
+    "hlml-energy-counter",
+    "hpu-power-integration",
+    lambda sample: {card.module: card for card in sample.hpus},
+)
 
 
 @dataclass(frozen=True)
@@ -52,11 +92,11 @@ def _nearest(samples: Sequence[TelemetrySample], t: float) -> TelemetrySample | 
     return min(samples, key=lambda sample: abs(sample.t - t), default=None)
 
 
-def _chosen(sample: TelemetrySample, gpu_indices: Sequence[int]) -> list[Any] | None:
-    """The sample's GpuSamples for these indices, in order; ``None`` when one is missing."""
-    by_index = {gpu.index: gpu for gpu in sample.gpus}
-    chosen = [by_index.get(index) for index in gpu_indices]
-    return None if any(gpu is None for gpu in chosen) else chosen
+def _chosen(sample: TelemetrySample, family: _Family, keys: Sequence[int]) -> list[Any] | None:
+    """The sample's cards of ``family`` for these keys, in order; ``None`` when one is missing."""
+    by_key = family.cards(sample)
+    chosen = [by_key.get(key) for key in keys]
+    return None if any(card is None for card in chosen) else chosen
 
 
 Points = list[tuple[float, float]]
@@ -96,23 +136,24 @@ def _counter(
     samples: Sequence[TelemetrySample],
     start: float,
     end: float,
-    gpu_indices: Sequence[int],
+    family: _Family,
+    keys: Sequence[int],
     max_gap_s: float,
 ) -> float | str:
-    """Joules from the GPUs' energy counters over [start, end], or why they cannot be used."""
+    """Joules from the cards' energy counters over [start, end], or why they cannot be used."""
     ordered = sorted(samples, key=lambda sample: sample.t)
     millijoules = 0.0
-    for index in gpu_indices:
+    for key in keys:
         points = []
         for sample in ordered:
-            gpu = next((g for g in sample.gpus if g.index == index), None)
-            if gpu is not None and gpu.energy_mj is not None:
-                points.append((sample.t, float(gpu.energy_mj)))
+            card = family.cards(sample).get(key)
+            if card is not None and card.energy_mj is not None:
+                points.append((sample.t, float(card.energy_mj)))
         if not points:
-            return f"energy counter not available on GPU {index}"
+            return f"energy counter not available on {family.name} {key}"
         grown = _difference(points, start, end, max_gap_s)
         if isinstance(grown, str):
-            return f"GPU {index}: {grown}"
+            return f"{family.name} {key}: {grown}"
         millijoules += grown
     return millijoules / 1000.0
 
@@ -133,14 +174,14 @@ def _rapl(
 
 
 def _power_points(
-    samples: Sequence[TelemetrySample], gpu_indices: Sequence[int]
+    samples: Sequence[TelemetrySample], family: _Family, keys: Sequence[int]
 ) -> list[tuple[float, float]]:
     points = []
     for sample in sorted(samples, key=lambda s: s.t):
-        chosen = _chosen(sample, gpu_indices)
-        if chosen is None or any(gpu.power_w is None for gpu in chosen):
+        chosen = _chosen(sample, family, keys)
+        if chosen is None or any(card.power_w is None for card in chosen):
             continue
-        points.append((sample.t, float(sum(gpu.power_w for gpu in chosen))))
+        points.append((sample.t, float(sum(card.power_w for card in chosen))))
     return points
 
 
@@ -160,11 +201,12 @@ def _integrate(
     samples: Sequence[TelemetrySample],
     start: float,
     end: float,
-    gpu_indices: Sequence[int],
+    family: _Family,
+    keys: Sequence[int],
     max_gap_s: float,
 ) -> float | str:
     """Joules from integrating sampled power over [start, end], or why it cannot be done."""
-    points = _power_points(samples, gpu_indices)
+    points = _power_points(samples, family, keys)
     near = [(t, p) for t, p in points if start - max_gap_s <= t <= end + max_gap_s]
     if len(near) < 2:
         return "fewer than two power samples in the window"
@@ -188,6 +230,38 @@ def _result(
     )
 
 
+def _cards_energy(
+    samples: Sequence[TelemetrySample],
+    start: float,
+    end: float,
+    sequences: int,
+    family: _Family,
+    keys: Sequence[int],
+    max_gap_s: float,
+    reasons: list[str],
+) -> Energy | None:
+    """Energy from ``family``'s counters, else from its sampled power; None (reasons noted)."""
+    counted = _counter(samples, start, end, family, keys, max_gap_s)
+    if not isinstance(counted, str):
+        return _result(counted, end - start, sequences, family.counter, "; ".join(reasons) or None)
+    reasons.append(f"{family.source} energy counter: {counted}")
+    integrated = _integrate(samples, start, end, family, keys, max_gap_s)
+    if not isinstance(integrated, str):
+        return _result(integrated, end - start, sequences, family.integration, "; ".join(reasons))
+    reasons.append(f"{family.source} power: {integrated}")
+    return None
+
+
+def _gaudi_keys(samples: Sequence[TelemetrySample], t: float, modules: Sequence[int]) -> list[int]:
+    """The Gaudi modules to count: those given (``hpu:N``), or for an unpinned ``hpu`` the one
+    card of a single-card host (which card an unpinned worker took is not known otherwise)."""
+    if modules:
+        return list(modules)
+    first = _nearest(samples, t)
+    cards = [] if first is None else list(_GAUDIS.cards(first))
+    return cards if len(cards) == 1 else []
+
+
 def energy_between(
     samples: Sequence[TelemetrySample],
     start: float,
@@ -195,35 +269,44 @@ def energy_between(
     sequences: int,
     gpu_indices: Sequence[int] | None = None,
     max_gap_s: float = 1.0,
+    hpu_modules: Sequence[int] | None = None,
 ) -> Energy:
     """Energy between ``start`` and ``end`` (monotonic seconds) for the ``sequences`` sequences
     measured in that window.
 
     ``gpu_indices``: the GPUs to count (default: every GPU in the sample nearest ``start``).
-    Never raises; see the module docstring for the methods and their order.
+    ``hpu_modules``: for a run on Gaudi, the module ids it was pinned to (empty: unpinned);
+    Gaudi cards are counted first then. Never raises; see the module docstring for the methods
+    and their order.
     """
     if end <= start:
         return Energy(None, None, None, "none", "the window is empty (end is not after start)")
     reasons: list[str] = []
+    if hpu_modules is not None:
+        keys = _gaudi_keys(samples, start, hpu_modules)
+        if keys:
+            cards = _cards_energy(samples, start, end, sequences, _GAUDIS, keys, max_gap_s, reasons)
+            if cards is not None:
+                return cards
+        elif any(sample.hpus for sample in samples):
+            reasons.append(
+                "Gaudi: several cards and an unpinned worker (run on hpu:N to count its card)"
+            )
+        else:
+            reasons.append("no Gaudi card in the samples")
     first = _nearest(samples, start)
     if gpu_indices is None:
         gpu_indices = [] if first is None else [gpu.index for gpu in first.gpus]
-    seconds = end - start
     if gpu_indices:
-        counted = _counter(samples, start, end, gpu_indices, max_gap_s)
-        if not isinstance(counted, str):
-            return _result(counted, seconds, sequences, "nvml-energy-counter", None)
-        reasons.append(f"NVML energy counter: {counted}")
-        integrated = _integrate(samples, start, end, gpu_indices, max_gap_s)
-        if not isinstance(integrated, str):
-            return _result(
-                integrated, seconds, sequences, "nvml-power-integration", "; ".join(reasons)
-            )
-        reasons.append(f"NVML power: {integrated}")
+        found = _cards_energy(
+            samples, start, end, sequences, _GPUS, gpu_indices, max_gap_s, reasons
+        )
+        if found is not None:
+            return found
     else:
         reasons.append("no GPU in the samples")
     package = _rapl(samples, start, end, max_gap_s)
     if not isinstance(package, str):
-        return _result(package, seconds, sequences, "rapl", "; ".join(reasons))
+        return _result(package, end - start, sequences, "rapl", "; ".join(reasons))
     reasons.append(f"RAPL: {package}")
     return Energy(None, None, None, "none", "; ".join(reasons))

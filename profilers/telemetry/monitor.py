@@ -1,4 +1,5 @@
-"""One background thread that samples every telemetry source at a fixed interval.
+"""One background thread that samples every telemetry source (host, NVIDIA, Neuron, Gaudi) at a
+fixed interval.
 
 The monitor keeps the latest ``TelemetrySample`` and a bounded history. A source that raises is
 ``None`` (or no GPUs) in that sample and the error is kept in ``reasons``; after
@@ -18,10 +19,17 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from engines.errors import InvalidInputError
+from profilers.telemetry.gaudi import gaudi_source
 from profilers.telemetry.host import HostSampler
 from profilers.telemetry.neuron_monitor import NeuronMonitorSampler
 from profilers.telemetry.nvml import NvmlSampler
-from profilers.telemetry.samples import GpuSample, HostSample, NeuronSample, TelemetrySample
+from profilers.telemetry.samples import (
+    GpuSample,
+    HostSample,
+    HpuSample,
+    NeuronSample,
+    TelemetrySample,
+)
 
 MAX_FAILURES = 3
 DEFAULT_HISTORY = 7200
@@ -39,6 +47,10 @@ class NeuronSource(Protocol):
     def sample(self) -> NeuronSample | None: ...
 
 
+class HpuSource(Protocol):
+    def sample(self) -> tuple[HpuSample, ...]: ...
+
+
 class TelemetryMonitor:
     """Samples host, NVIDIA and Neuron sources on one daemon thread every ``interval_s``.
 
@@ -54,6 +66,7 @@ class TelemetryMonitor:
         nvml: GpuSource | None = None,
         neuron: NeuronSource | None = None,
         history_size: int = DEFAULT_HISTORY,
+        hpu: HpuSource | None = None,
     ) -> None:
         if not interval_s > 0:
             raise InvalidInputError(f"telemetry interval must be positive, got {interval_s}")
@@ -61,8 +74,11 @@ class TelemetryMonitor:
         self._host = host
         self._nvml = nvml
         self._neuron = neuron
-        self._owned: tuple[object, ...] = tuple(s for s in (host, nvml, neuron) if s is not None)
-        self._failures = {"host": 0, "nvml": 0, "neuron": 0}
+        self._hpu = hpu
+        self._owned: tuple[object, ...] = tuple(
+            s for s in (host, nvml, neuron, hpu) if s is not None
+        )
+        self._failures = {"host": 0, "nvml": 0, "neuron": 0, "hpu": 0}
         self._reasons: dict[str, str] = {}
         self._lock = threading.Lock()
         self._sample_lock = threading.Lock()
@@ -77,16 +93,19 @@ class TelemetryMonitor:
     def for_this_machine(
         cls, interval_s: float = 0.5, pids: Iterable[int] = ()
     ) -> TelemetryMonitor:
-        """Host always; NVML when it initialises; neuron-monitor when it is on PATH."""
+        """Host always; NVML when it initialises; neuron-monitor when it is on PATH; Gaudi cards
+        through HLML or hl-smi when either works."""
         nvml = NvmlSampler()
         if not nvml.available:
             nvml.close()
         neuron = NeuronMonitorSampler() if shutil.which("neuron-monitor") else None
+        gaudi = gaudi_source()
         return cls(
             interval_s,
             host=HostSampler(pids),
             nvml=nvml if nvml.available else None,
             neuron=neuron,
+            hpu=gaudi if gaudi.available else None,
         )
 
     @property
@@ -104,7 +123,7 @@ class TelemetryMonitor:
             return self._samples_taken
 
     def reasons(self) -> dict[str, str]:
-        """Source name ("host", "nvml", "neuron") -> the last error it raised."""
+        """Source name ("host", "nvml", "neuron", "hpu") -> the last error it raised."""
         with self._lock:
             return dict(self._reasons)
 
@@ -119,6 +138,11 @@ class TelemetryMonitor:
         if since is None:
             return samples
         return [sample for sample in samples if sample.t >= since]
+
+    def note(self, name: str, reason: str) -> None:
+        """Record why a source is not sampled at all (it then shows in ``reasons()``)."""
+        with self._lock:
+            self._reasons[name] = reason
 
     def _failed(self, name: str, error: Exception) -> bool:
         """Note a source's failure; ``True`` when it is now to be switched off."""
@@ -170,16 +194,29 @@ class TelemetryMonitor:
         self._succeeded("neuron")
         return value if isinstance(value, NeuronSample) else None
 
+    def _sample_hpus(self) -> tuple[HpuSample, ...]:
+        if self._hpu is None:
+            return ()
+        try:
+            value = self._hpu.sample()
+        except Exception as error:
+            if self._failed("hpu", error):
+                self._hpu = None
+            return ()
+        self._succeeded("hpu")
+        return tuple(card for card in value if isinstance(card, HpuSample))
+
     def sample_now(self) -> TelemetrySample:
         """Take one sample at once (from any thread), record it and return it."""
         with self._sample_lock:
-            # GPUs first, right after the timestamp: their energy counter is the figure whose
-            # timing matters most (energy.py pairs it with ``t``).
+            # GPUs and Gaudi cards first, right after the timestamp: their energy counters are the
+            # figures whose timing matters most (energy.py pairs them with ``t``).
             t = time.monotonic()
             gpus = self._sample_gpus()
+            hpus = self._sample_hpus()
             host = self._sample_host()
             neuron = self._sample_neuron()
-            sample = TelemetrySample(t=t, host=host, gpus=gpus, neuron=neuron)
+            sample = TelemetrySample(t=t, host=host, gpus=gpus, neuron=neuron, hpus=hpus)
             with self._lock:
                 self._latest = sample
                 self._history.append(sample)

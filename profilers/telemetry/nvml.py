@@ -7,44 +7,16 @@ not support, or one that fails for any other reason, leaves that figure ``None``
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
+from profilers.telemetry.readings import as_float, as_int, as_text, describe, query
 from profilers.telemetry.samples import GpuSample
 
 try:
     import pynvml
 except ImportError:  # nvidia-ml-py is a dependency, but a broken install must not break plmprof
     pynvml = None
-
-T = TypeVar("T")
-
-
-def _query(call: Callable[[], T]) -> T | None:
-    """The value of one NVML query, or ``None`` when it fails in any way."""
-    try:
-        return call()
-    except Exception:
-        return None
-
-
-def _float(value: Any, divisor: float = 1.0) -> float | None:
-    """A number NVML returned, divided by ``divisor``; ``None`` for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) / divisor
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value if isinstance(value, str) else None
 
 
 def _cuda_version(value: int | None) -> str | None:
@@ -92,13 +64,13 @@ class NvmlSampler:
             try:
                 pynvml.nvmlInit()
             except Exception as error:
-                self._reason = f"NVML not available: {_describe(error)}"
+                self._reason = f"NVML not available: {describe(error)}"
                 return
             self._initialised = True
             try:
                 count = int(pynvml.nvmlDeviceGetCount())
             except Exception as error:
-                self._reason = f"NVML not available: cannot count GPUs: {_describe(error)}"
+                self._reason = f"NVML not available: cannot count GPUs: {describe(error)}"
                 return
             wanted = range(count) if self._indices is None else self._indices
             failures = []
@@ -109,7 +81,7 @@ class NvmlSampler:
                 try:
                     self._handles.append((index, pynvml.nvmlDeviceGetHandleByIndex(index)))
                 except Exception as error:
-                    failures.append(f"GPU {index}: {_describe(error)}")
+                    failures.append(f"GPU {index}: {describe(error)}")
             if not self._handles:
                 why = "; ".join(failures) if failures else "no NVIDIA GPU found"
                 self._reason = f"NVML not available: {why}"
@@ -126,37 +98,37 @@ class NvmlSampler:
         nv = pynvml
         name = self._names.get(index)
         if name is None:
-            name = _text(_query(lambda: nv.nvmlDeviceGetName(handle)))
+            name = as_text(query(lambda: nv.nvmlDeviceGetName(handle)))
             if name is not None:
                 self._names[index] = name
         uuid = self._uuids.get(index)
         if uuid is None:
-            uuid = _text(_query(lambda: nv.nvmlDeviceGetUUID(handle)))
+            uuid = as_text(query(lambda: nv.nvmlDeviceGetUUID(handle)))
             if uuid is not None:
                 self._uuids[index] = uuid
-        rates = _query(lambda: nv.nvmlDeviceGetUtilizationRates(handle))
-        memory = _query(lambda: nv.nvmlDeviceGetMemoryInfo(handle))
+        rates = query(lambda: nv.nvmlDeviceGetUtilizationRates(handle))
+        memory = query(lambda: nv.nvmlDeviceGetMemoryInfo(handle))
         return GpuSample(
             index=index,
             name=name,
             uuid=uuid,
-            utilization_pct=_float(getattr(rates, "gpu", None)),
-            memory_utilization_pct=_float(getattr(rates, "memory", None)),
-            memory_used_bytes=_int(getattr(memory, "used", None)),
-            memory_total_bytes=_int(getattr(memory, "total", None)),
-            power_w=_float(_query(lambda: nv.nvmlDeviceGetPowerUsage(handle)), 1000.0),
-            power_limit_w=_float(
-                _query(lambda: nv.nvmlDeviceGetEnforcedPowerLimit(handle)), 1000.0
+            utilization_pct=as_float(getattr(rates, "gpu", None)),
+            memory_utilization_pct=as_float(getattr(rates, "memory", None)),
+            memory_used_bytes=as_int(getattr(memory, "used", None)),
+            memory_total_bytes=as_int(getattr(memory, "total", None)),
+            power_w=as_float(query(lambda: nv.nvmlDeviceGetPowerUsage(handle)), 1000.0),
+            power_limit_w=as_float(
+                query(lambda: nv.nvmlDeviceGetEnforcedPowerLimit(handle)), 1000.0
             ),
-            temperature_c=_float(
-                _query(lambda: nv.nvmlDeviceGetTemperature(handle, nv.NVML_TEMPERATURE_GPU))
+            temperature_c=as_float(
+                query(lambda: nv.nvmlDeviceGetTemperature(handle, nv.NVML_TEMPERATURE_GPU))
             ),
-            sm_clock_mhz=_int(_query(lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM))),
-            memory_clock_mhz=_int(
-                _query(lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_MEM))
+            sm_clock_mhz=as_int(query(lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM))),
+            memory_clock_mhz=as_int(
+                query(lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_MEM))
             ),
-            energy_mj=_int(_query(lambda: nv.nvmlDeviceGetTotalEnergyConsumption(handle))),
-            process_memory_bytes=_query(
+            energy_mj=as_int(query(lambda: nv.nvmlDeviceGetTotalEnergyConsumption(handle))),
+            process_memory_bytes=query(
                 lambda: _process_memory(nv.nvmlDeviceGetComputeRunningProcesses(handle))
             ),
         )
@@ -170,8 +142,8 @@ class NvmlSampler:
         if not self.available:
             return []
         nv = pynvml
-        driver = _text(_query(lambda: nv.nvmlSystemGetDriverVersion()))
-        cuda = _cuda_version(_int(_query(lambda: nv.nvmlSystemGetCudaDriverVersion())))
+        driver = as_text(query(lambda: nv.nvmlSystemGetDriverVersion()))
+        cuda = _cuda_version(as_int(query(lambda: nv.nvmlSystemGetCudaDriverVersion())))
         result = []
         for gpu in self.sample():
             result.append(
@@ -191,7 +163,7 @@ class NvmlSampler:
         """Shut NVML down (once); a later ``sample()`` initialises it again."""
         with self._lock:
             if self._initialised and pynvml is not None:
-                _query(pynvml.nvmlShutdown)
+                query(pynvml.nvmlShutdown)
             self._tried = False
             self._initialised = False
             self._reason = None
@@ -207,8 +179,3 @@ def _process_memory(processes: Any) -> dict[int, int]:
         if isinstance(pid, int) and isinstance(used, int):
             result[pid] = result.get(pid, 0) + used
     return result
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error)
-    return text if text else type(error).__name__

@@ -1,4 +1,5 @@
-"""Frozen records of one telemetry reading: host, NVIDIA GPUs, AWS Neuron, and the three together.
+"""Frozen records of one telemetry reading: host, NVIDIA GPUs, AWS Neuron, Intel Gaudi, and all of
+them together.
 
 Every figure that could not be read is ``None`` ("not available"), never a made-up zero.
 ``to_dict()`` gives plain JSON-ready values (tuples become lists, nested records become dicts).
@@ -70,6 +71,38 @@ class GpuSample:
     memory_clock_mhz: int | None = None
     energy_mj: int | None = None
     process_memory_bytes: dict[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = _plain(asdict(self))
+        return result
+
+
+@dataclass(frozen=True)
+class HpuSample:
+    """One Intel Gaudi card, from HLML (pyhlml) or ``hl-smi``; a figure is ``None`` where its
+    query failed or the source does not give it.
+
+    ``index`` is the source's card index; ``module_id`` the module id the bridge's
+    ``HLS_MODULE_ID`` names (a run's ``hpu:N``). ``energy_mj`` is HLML's total-energy counter
+    (millijoules since the driver loaded); hl-smi has none. ``source`` is "hlml" or "hl-smi".
+    """
+
+    index: int
+    module_id: int | None = None
+    name: str | None = None
+    uuid: str | None = None
+    utilization_pct: float | None = None
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+    power_w: float | None = None
+    temperature_c: float | None = None
+    energy_mj: int | None = None
+    source: str = "hlml"
+
+    @property
+    def module(self) -> int:
+        """The card's module id, or its index where the source did not give one."""
+        return self.index if self.module_id is None else self.module_id
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = _plain(asdict(self))
@@ -166,13 +199,15 @@ class NeuronSample:
 class TelemetrySample:
     """Everything read at one instant ``t`` (``time.monotonic()`` seconds).
 
-    A source that is switched off or failed this time is ``None`` (host, neuron) or empty (gpus).
+    A source that is switched off or failed this time is ``None`` (host, neuron) or empty (gpus,
+    hpus).
     """
 
     t: float
     host: HostSample | None = None
     gpus: tuple[GpuSample, ...] = ()
     neuron: NeuronSample | None = None
+    hpus: tuple[HpuSample, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -180,4 +215,5 @@ class TelemetrySample:
             "host": None if self.host is None else self.host.to_dict(),
             "gpus": [gpu.to_dict() for gpu in self.gpus],
             "neuron": None if self.neuron is None else self.neuron.to_dict(),
+            "hpus": [hpu.to_dict() for hpu in self.hpus],
         }

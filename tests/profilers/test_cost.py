@@ -58,9 +58,11 @@ def test_price_table(itype: str, kind: str, rate: float, date: str) -> None:
 
 
 def test_price_table_size_and_verification() -> None:
-    assert len(PRICES) == 14
-    assert lookup_price("g4dn.4xlarge").verified is False
-    assert "UNVERIFIED" in lookup_price("g4dn.4xlarge").source
+    assert len(PRICES) == 15
+    for unverified in ("g4dn.4xlarge", "dl1.24xlarge"):
+        assert lookup_price(unverified).verified is False
+        assert "UNVERIFIED" in lookup_price(unverified).source
+    assert lookup_price("dl1.24xlarge").date == "2021-10"
     assert lookup_price("inf2.xlarge").verified is True
     assert lookup_price(" INF2.XLARGE ", "ri-effective").usd_per_hour == 0.328
 

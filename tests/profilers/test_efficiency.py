@@ -247,3 +247,29 @@ def test_cuda_units_follow_the_visible_gpu(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     assert TorchDevice(torch.device("cuda:1")).compute_units() == ("gpu:1",)
     assert TorchDevice(torch.device("cpu")).compute_units() == ("cpu",)
+
+
+@pytest.mark.hpu
+@pytest.mark.parametrize(
+    ("name", "tflops", "device"),
+    [
+        ("GAUDI2", 432.0, "Intel Gaudi 2"),
+        ("GAUDI2, module 3", 432.0, "Intel Gaudi 2"),
+        ("HL-225", 432.0, "Intel Gaudi 2"),
+        ("GAUDI3", 1835.0, "Intel Gaudi 3"),
+        ("HL-325L", 1835.0, "Intel Gaudi 3"),
+    ],
+)
+def test_gaudi_bf16_peaks_are_per_card_with_their_source(
+    name: str, tflops: float, device: str
+) -> None:
+    peak = peak_tflops(name, "bf16")
+    assert (peak.tflops, peak.device, peak.unit) == (tflops, device, "per Gaudi card")
+    assert peak.source is not None and "Hot Chips 2024" in peak.source
+
+
+@pytest.mark.hpu
+def test_gaudi_fp32_has_no_peak_and_says_so() -> None:
+    peak = peak_tflops("GAUDI2", "fp32")
+    assert peak.tflops is None
+    assert peak.reason == "FP32 peak not published in the source used here; pass --peak-tflops"

@@ -214,5 +214,5 @@ def test_instance_type_from_dmi(
 
 def test_inventory_is_plain_data(fake_neuron_ls: Path) -> None:
     inventory = device_inventory()
-    assert set(inventory) == {"cpu", "cuda", "nvml", "neuron", "instance_type"}
+    assert set(inventory) == {"cpu", "cuda", "nvml", "neuron", "gaudi", "instance_type"}
     assert inventory["cpu"]["logical_cores"] == os.cpu_count()

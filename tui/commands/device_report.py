@@ -52,4 +52,18 @@ def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
             )
         )
     sections.append(("AWS Neuron", neuron_rows))
+    gaudi = inv["gaudi"]
+    telemetry = gaudi["telemetry"] or gaudi["reason"] or "absent"
+    if gaudi["telemetry"] and gaudi["reason"]:
+        telemetry += f" ({gaudi['reason']})"
+    gaudi_rows = [("PyTorch bridge", gaudi["bridge"]), ("telemetry", telemetry)]
+    for card in gaudi["cards"]:
+        gaudi_rows.append(
+            (
+                f"card {card['index']}",
+                f"{card['name'] or 'Gaudi'}, module {format_value(card['module_id'])}, "
+                f"{_size(card['memory_total_bytes'])}",
+            )
+        )
+    sections.append(("Intel Gaudi", gaudi_rows))
     return sections

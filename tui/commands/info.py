@@ -47,5 +47,5 @@ def print_devices(console: Console) -> None:
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
         for key, value in rows:
-            table.add_row(key, value)
+            table.add_row(escape(key), escape(value))
         console.print(table)

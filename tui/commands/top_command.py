@@ -90,6 +90,7 @@ def execute_top(
     neuron_replay: Path | None,
     console: Console,
     out: TextIO | None = None,
+    hl_smi_replay: Path | None = None,
 ) -> int:
     """Run ``plmprof top``; bad input raises ``InvalidInputError`` (exit 2), quitting gives 0.
 
@@ -101,7 +102,9 @@ def execute_top(
         count = 1
     stream = out if out is not None else sys.stdout
     try:
-        with TopMonitor(interval_s, neuron_replay=neuron_replay) as top:
+        with TopMonitor(
+            interval_s, neuron_replay=neuron_replay, hl_smi_replay=hl_smi_replay
+        ) as top:
             if as_json:
                 json_lines(top, stream, count)
             elif once:

@@ -199,12 +199,42 @@ def neuron_section(neuron: NeuronSample | None, state: SourceState | None) -> Re
     return Group(*parts)
 
 
+def hpu_section(snapshot: TopSnapshot) -> RenderableType:
+    """Intel Gaudi cards: utilisation, memory, power, temperature and HLML's energy counter."""
+    state = snapshot.sources.get("hpu")
+    title = "Intel Gaudi"
+    if state is not None and state.mode is not None:
+        title += f" ({state.mode}" + (f" {state.replay_file})" if state.replay_file else ")")
+    cards = snapshot.sample.hpus
+    if not cards:
+        unavailable = _unavailable(state, "Gaudi telemetry not available")
+        return Group(Text(title, style="bold"), unavailable)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    for column in ("card", "module", "name", "util", "memory", "power", "temp", "energy*"):
+        table.add_column(column, no_wrap=True)
+    for card in cards:
+        memory = gauge(_percent_of(card.memory_used_bytes, card.memory_total_bytes))
+        memory.append(f" {size(card.memory_used_bytes)} / {size(card.memory_total_bytes)}")
+        table.add_row(
+            str(card.index),
+            NA if card.module_id is None else str(card.module_id),
+            card.name or NA,
+            gauge(card.utilization_pct),
+            memory,
+            number(card.power_w, "W"),
+            number(card.temperature_c, "°C"),
+            number(None if card.energy_mj is None else card.energy_mj / 1e6, "kJ"),
+        )
+    note = "* HLML's energy counter since the driver loaded (hl-smi gives none)"
+    return Group(table, Text(note, style="dim"))
+
+
 def _count(value: int | None) -> str:
     return NA if value is None else f"{value:,}"
 
 
 def render_top(snapshot: TopSnapshot, header: bool = True) -> RenderableType:
-    """The whole view: header, GPUs, host, Neuron."""
+    """The whole view: header, GPUs, host, Neuron, Gaudi."""
     sample = snapshot.sample
     parts: list[RenderableType] = []
     if header:
@@ -217,4 +247,5 @@ def render_top(snapshot: TopSnapshot, header: bool = True) -> RenderableType:
     parts.append(gpu_section(snapshot))
     parts.append(host_section(sample.host, snapshot.sources.get("host")))
     parts.append(neuron_section(sample.neuron, snapshot.sources.get("neuron")))
+    parts.append(hpu_section(snapshot))
     return Group(*parts)

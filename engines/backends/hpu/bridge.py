@@ -18,6 +18,10 @@ from types import ModuleType
 from engines.errors import UnsupportedError
 
 LAZY_MODE_ENV = "PT_HPU_LAZY_MODE"
+# Intel's Gaudi-to-process assignment: the module id one process acquires, and the list of module
+# ids a process (here: the parent) may hand out.
+MODULE_ENV = "HLS_MODULE_ID"
+VISIBLE_MODULES_ENV = "HABANA_VISIBLE_MODULES"
 MODE_VALUES = {"lazy": "1", "eager": "0"}
 INTEL_DOCS = "https://docs.habana.ai"
 INSTALL_HINT = (

@@ -48,6 +48,11 @@ class HpuDevice(TorchDevice):
         where = f", module {self.card}" if self.card else ""
         return f"{named}{where}"
 
+    def compute_units(self) -> tuple[str, ...]:
+        """One Gaudi card: its module id when the worker was pinned (``hpu:N``), else the one
+        card an unpinned worker opened (which one the bridge chose is not known here)."""
+        return (f"hpu:{self.card}",) if self.card else ("hpu",)
+
     def synchronize(self) -> None:
         """Hand the lazily collected graph to the device (lazy mode), then wait for it."""
         if self._bridge.lazy:

@@ -23,7 +23,7 @@ from engines.messages import Compiled, Compiling, WorkerMessage
 from engines.optimizations.compile import ModelInputs, distinct_shapes, shape_label
 from engines.spec import RunSpec
 
-from .bridge import LAZY_MODE_ENV, import_bridge
+from .bridge import LAZY_MODE_ENV, MODULE_ENV, import_bridge
 from .checks import check_hpu_spec, hpu_notes, is_hpu_device
 from .device import HpuDevice, torch_device
 from .graphs import COMPILE_BACKEND, GraphCount, wrap_in_hpu_graph
@@ -41,9 +41,6 @@ __all__ = [
     "warm_graphs",
     "worker_notes",
 ]
-
-# The per-process module id the bridge acquires (Intel's Gaudi-to-process assignment).
-MODULE_ENV = "HLS_MODULE_ID"
 
 
 def open_hpu_worker(device: str, spec: RunSpec, env: Mapping[str, str] | None = None) -> HpuDevice:

@@ -70,6 +70,7 @@ def test_lazy_run_reports_the_card_memory_and_graph_compilations(
     assert of_type(messages, Finished)[0].status is Status.OK
     loaded: Loaded = of_type(messages, Loaded)[0]
     assert loaded.device_name == "GAUDI2"
+    assert loaded.compute_units == ("hpu",)  # one card, not pinned to a module
     assert "Gaudi: lazy mode (PT_HPU_LAZY_MODE=1), mark_step before every synchronise" in (
         loaded.notes
     )

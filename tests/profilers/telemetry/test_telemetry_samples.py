@@ -63,4 +63,10 @@ def test_telemetry_sample_to_dict_nests_and_serialises() -> None:
 
 
 def test_empty_telemetry_sample() -> None:
-    assert TelemetrySample(t=1.0).to_dict() == {"t": 1.0, "host": None, "gpus": [], "neuron": None}
+    assert TelemetrySample(t=1.0).to_dict() == {
+        "t": 1.0,
+        "host": None,
+        "gpus": [],
+        "neuron": None,
+        "hpus": [],
+    }
