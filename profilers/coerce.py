@@ -31,7 +31,9 @@ def integer(value: Any, *, text: bool = False) -> int | None:
 
 
 def text(value: Any) -> str | None:
-    """Non-empty text."""
+    """Non-empty text (bytes are decoded as UTF-8, as some C libraries return names)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
     return value if isinstance(value, str) and value else None
 
 

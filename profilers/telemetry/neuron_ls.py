@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engines.errors import InvalidInputError
+from profilers.coerce import integer, text
 
 
 @dataclass(frozen=True)
@@ -45,47 +46,28 @@ class NeuronDevice:
         }
 
 
-def _integer(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _device(entry: dict[str, Any]) -> NeuronDevice:
     ids = entry.get("neuroncore_ids")
     core_ids = tuple(
         index
-        for index in (_integer(i) for i in (ids if isinstance(ids, list) else []))
+        for index in (integer(i, text=True) for i in (ids if isinstance(ids, list) else []))
         if index is not None
     )
     listed = entry.get("neuron_processes")
     processes = tuple(
         NeuronProcess(
-            pid=_integer(process.get("pid")),
-            command=_text(process.get("command")),
-            runtime_version=_text(process.get("neuron_runtime_version")),
+            pid=integer(process.get("pid"), text=True),
+            command=text(process.get("command")),
+            runtime_version=text(process.get("neuron_runtime_version")),
         )
         for process in (listed if isinstance(listed, list) else [])
         if isinstance(process, dict)
     )
     return NeuronDevice(
-        neuron_device=_integer(entry.get("neuron_device")),
-        bdf=_text(entry.get("bdf")),
-        nc_count=_integer(entry.get("nc_count")),
-        memory_size=_integer(entry.get("memory_size")),
+        neuron_device=integer(entry.get("neuron_device"), text=True),
+        bdf=text(entry.get("bdf")),
+        nc_count=integer(entry.get("nc_count"), text=True),
+        memory_size=integer(entry.get("memory_size"), text=True),
         neuroncore_ids=core_ids,
         processes=processes,
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engines.errors import InvalidInputError
+from profilers.coerce import integer, number, text
 from profilers.telemetry.samples import LatencyPercentiles, NeuronCoreSample, NeuronSample
 
 MONITOR_CONFIG: dict[str, Any] = {
@@ -69,30 +70,6 @@ N = TypeVar("N", int, float)
 # --- small readers: each returns None for anything it cannot read -------------------------------
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _integer(value: Any) -> int | None:
-    number = _number(value)
-    if number is None or number != number or number in (float("inf"), float("-inf")):
-        return None
-    return int(number)
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -126,7 +103,7 @@ def _group(
 def _latency(value: Any) -> LatencyPercentiles | None:
     if not isinstance(value, Mapping):
         return None
-    figures = {name: _number(value.get(name)) for name in _PERCENTILES}
+    figures = {name: number(value.get(name), text=True) for name in _PERCENTILES}
     if all(figure is None for figure in figures.values()):
         return None
     return LatencyPercentiles(**figures)
@@ -198,7 +175,7 @@ def parse_report(
     for position, runtime in enumerate(runtimes if isinstance(runtimes, list) else []):
         if not isinstance(runtime, Mapping):
             continue
-        pid = _integer(runtime.get("pid"))
+        pid = integer(runtime.get("pid"), text=True)
         if pids is not None and pid not in pids:
             continue
         label = f"neuron_runtime_data[{pid if pid is not None else f'#{position}'}]"
@@ -212,54 +189,56 @@ def parse_report(
 
         counters = _group(body, "neuroncore_counters", f"{label}.neuroncore_counters", errors)
         if counters is not None:
-            period = _maximum(period, _number(counters.get("period")))
+            period = _maximum(period, number(counters.get("period"), text=True))
             for key, core_figures in _mapping(counters.get("neuroncores_in_use")).items():
                 index = _core_index(key)
                 if index is None or not isinstance(core_figures, Mapping):
                     continue
                 core = cores.setdefault(index, _Core())
                 core.utilization = _maximum(
-                    core.utilization, _number(core_figures.get("neuroncore_utilization"))
+                    core.utilization, number(core_figures.get("neuroncore_utilization"), text=True)
                 )
-                flops = _number(core_figures.get("flops"))
+                flops = number(core_figures.get("flops"), text=True)
                 if flops is None:
-                    flops = _number(core_figures.get("effective_flops"))
+                    flops = number(core_figures.get("effective_flops"), text=True)
                 core.flops = _add(core.flops, flops)
 
         memory = _group(body, "memory_used", f"{label}.memory_used", errors)
         if memory is not None:
             used = _mapping(memory.get("neuron_runtime_used_bytes"))
-            add("runtime_host_memory_bytes", _integer(used.get("host")))
-            add("runtime_device_memory_bytes", _integer(used.get("neuron_device")))
+            add("runtime_host_memory_bytes", integer(used.get("host"), text=True))
+            add("runtime_device_memory_bytes", integer(used.get("neuron_device"), text=True))
             breakdown = _mapping(used.get("usage_breakdown"))
             host = _mapping(breakdown.get("host"))
             for name in ("application_memory", "constants", "dma_buffers", "tensors"):
-                add(f"host_{name}_bytes", _integer(host.get(name)))
+                add(f"host_{name}_bytes", integer(host.get(name), text=True))
             for key, core_memory in _mapping(breakdown.get("neuroncore_memory_usage")).items():
                 index = _core_index(key)
                 if index is None or not isinstance(core_memory, Mapping):
                     continue
                 core = cores.setdefault(index, _Core())
                 for source, field in _CORE_MEMORY_FIELDS:
-                    core.memory[field] = _add(core.memory[field], _integer(core_memory.get(source)))
+                    core.memory[field] = _add(
+                        core.memory[field], integer(core_memory.get(source), text=True)
+                    )
 
         vcpu = _group(
             body, "neuron_runtime_vcpu_usage", f"{label}.neuron_runtime_vcpu_usage", errors
         )
         if vcpu is not None:
             usage = _mapping(vcpu.get("vcpu_usage"))
-            add("runtime_vcpu_user_pct", _number(usage.get("user")))
-            add("runtime_vcpu_system_pct", _number(usage.get("system")))
+            add("runtime_vcpu_user_pct", number(usage.get("user"), text=True))
+            add("runtime_vcpu_system_pct", number(usage.get("system"), text=True))
 
         stats = _group(body, "execution_stats", f"{label}.execution_stats", errors)
         if stats is not None:
             summary = _mapping(stats.get("execution_summary"))
-            completed = _integer(summary.get("completed"))
+            completed = integer(summary.get("completed"), text=True)
             add("executions_completed", completed)
             for name in _FAILED_EXECUTIONS:
-                add("executions_failed", _integer(summary.get(name)))
+                add("executions_failed", integer(summary.get(name), text=True))
             for value in _mapping(stats.get("error_summary")).values():
-                add("execution_errors", _integer(value))
+                add("execution_errors", integer(value, text=True))
             latency = _mapping(stats.get("latency_stats"))
             total_latency = _latency(latency.get("total_latency"))
             device_latency = _latency(latency.get("device_latency"))
@@ -271,32 +250,40 @@ def parse_report(
     system = _mapping(report.get("system_data"))
     memory_info = _group(system, "memory_info", "system_data.memory_info", errors)
     if memory_info is not None:
-        figures["system_memory_total_bytes"] = _integer(memory_info.get("memory_total_bytes"))
-        figures["system_memory_used_bytes"] = _integer(memory_info.get("memory_used_bytes"))
+        figures["system_memory_total_bytes"] = integer(
+            memory_info.get("memory_total_bytes"), text=True
+        )
+        figures["system_memory_used_bytes"] = integer(
+            memory_info.get("memory_used_bytes"), text=True
+        )
     vcpu_usage = _group(system, "vcpu_usage", "system_data.vcpu_usage", errors)
     if vcpu_usage is not None:
         average = _mapping(vcpu_usage.get("average_usage"))
-        figures["system_vcpu_user_pct"] = _number(average.get("user"))
-        figures["system_vcpu_system_pct"] = _number(average.get("system"))
+        figures["system_vcpu_user_pct"] = number(average.get("user"), text=True)
+        figures["system_vcpu_system_pct"] = number(average.get("system"), text=True)
     counters_hw = _group(system, "neuron_hw_counters", "system_data.neuron_hw_counters", errors)
     if counters_hw is not None:
         devices = counters_hw.get("neuron_devices")
         for device in devices if isinstance(devices, list) else []:
             device = _mapping(device)
             for name in ("mem_ecc_uncorrected", "sram_ecc_uncorrected"):
-                add("ecc_uncorrected", _integer(device.get(name)))
+                add("ecc_uncorrected", integer(device.get(name), text=True))
 
     instance = _group(report, "instance_info", "instance_info", errors)
     if instance is not None:
-        figures["instance_type"] = _text(instance.get("instance_type"))
+        figures["instance_type"] = text(instance.get("instance_type"))
     hardware = _group(report, "neuron_hardware_info", "neuron_hardware_info", errors)
     if hardware is not None:
-        figures["device_type"] = _text(hardware.get("neuron_device_type"))
-        figures["device_version"] = _text(hardware.get("neuron_device_version"))
-        figures["neuroncore_version"] = _text(hardware.get("neuroncore_version"))
-        figures["device_count"] = _integer(hardware.get("neuron_device_count"))
-        figures["device_memory_bytes"] = _integer(hardware.get("neuron_device_memory_size"))
-        figures["cores_per_device"] = _integer(hardware.get("neuroncore_per_device_count"))
+        figures["device_type"] = text(hardware.get("neuron_device_type"))
+        figures["device_version"] = text(hardware.get("neuron_device_version"))
+        figures["neuroncore_version"] = text(hardware.get("neuroncore_version"))
+        figures["device_count"] = integer(hardware.get("neuron_device_count"), text=True)
+        figures["device_memory_bytes"] = integer(
+            hardware.get("neuron_device_memory_size"), text=True
+        )
+        figures["cores_per_device"] = integer(
+            hardware.get("neuroncore_per_device_count"), text=True
+        )
 
     return NeuronSample(
         cores=tuple(cores[index].freeze(index) for index in sorted(cores)),

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from profilers.coerce import integer, number, text
+
 T = TypeVar("T")
 
 
@@ -19,23 +21,18 @@ def query(call: Callable[[], T]) -> T | None:
 
 def as_float(value: Any, divisor: float = 1.0) -> float | None:
     """A number the library returned, divided by ``divisor``; ``None`` for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) / divisor
+    read = number(value)
+    return None if read is None else read / divisor
 
 
 def as_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
+    return integer(value)
 
 
 def as_text(value: Any) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value if isinstance(value, str) else None
+    return text(value)
 
 
 def describe(error: BaseException) -> str:
-    text = str(error)
-    return text if text else type(error).__name__
+    said = str(error)
+    return said if said else type(error).__name__

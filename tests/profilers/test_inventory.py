@@ -127,7 +127,7 @@ def test_neuron_ls_devices_reach_the_inventory(fake_neuron_ls: Path) -> None:
 def test_neuron_ls_devices_in_the_report(fake_neuron_ls: Path) -> None:
     rows = _rows("AWS Neuron")
     assert rows["neuron-ls"] == "ok"
-    assert rows["device 0"] == "2 NeuronCores, 32.0 GiB, bdf 00:1f.0"
+    assert rows["device 0"] == "2 NeuronCores, 34.4 GB, bdf 00:1f.0"
 
 
 def test_devices_command_lists_the_neuron_device(
@@ -137,7 +137,7 @@ def test_devices_command_lists_the_neuron_device(
     out = capsys.readouterr().out
     assert "AWS Neuron" in out
     assert "device 0" in out
-    assert "2 NeuronCores, 32.0 GiB" in out
+    assert "2 NeuronCores, 34.4 GB" in out
 
 
 def test_without_neuron_ls_the_report_says_so(bin_dir: Path) -> None:
@@ -174,12 +174,12 @@ def test_nvml_gpus_in_the_report_and_the_command(
     rows = _rows("NVIDIA GPUs")
     assert rows["NVML"] == "available"
     assert rows["GPU 0"] == (
-        "NVIDIA H100 80GB HBM3, 79.6 GiB, 700 W limit, driver 550.54.15, CUDA 12.4"
+        "NVIDIA H100 80GB HBM3, 85.5 GB, 700 W limit, driver 550.54.15, CUDA 12.4"
     )
-    assert rows["GPU 1"] == "NVIDIA A10G, 22.5 GiB, 300 W limit, driver 550.54.15, CUDA 12.4"
+    assert rows["GPU 1"] == "NVIDIA A10G, 24.1 GB, 300 W limit, driver 550.54.15, CUDA 12.4"
     assert invoke(["devices"]) == 0
     out = capsys.readouterr().out
-    for words in ("NVIDIA H100 80GB HBM3", "79.6 GiB", "driver 550.54.15", "CUDA 12.4"):
+    for words in ("NVIDIA H100 80GB HBM3", "85.5 GB", "driver 550.54.15", "CUDA 12.4"):
         assert words in out
 
 
