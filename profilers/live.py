@@ -15,6 +15,8 @@ from profilers.snapshot import Snapshot, WorkerState
 from profilers.telemetry.energy import energy_between
 from profilers.telemetry.samples import TelemetrySample
 from profilers.throughput import known_until, recent_rate
+from profilers.training.live import training_live
+from profilers.training.section import training_efficiency
 from profilers.work import measured_work
 
 # Bins of the live latency histogram: enough for a wide terminal; a narrow one merges them.
@@ -77,14 +79,18 @@ def make_snapshot(
         res_s = work.residues / measured_s
         loaded = next(r.loaded for r in records if r.loaded is not None)
         peak = peak_for(options, loaded.device_name, spec.dtype)
-        mfu = efficiency(
-            work.useful_flops,
-            work.padded_flops,
-            work.sequences,
-            measured_s,
-            peak,
-            occupied_units(collector),
-        ).useful_mfu
+        if spec.mode == "training":
+            figures = training_efficiency(collector, peak, occupied_units(collector))
+            mfu = figures.get("useful_mfu") if figures else None
+        else:
+            mfu = efficiency(
+                work.useful_flops,
+                work.padded_flops,
+                work.sequences,
+                measured_s,
+                peak,
+                occupied_units(collector),
+            ).useful_mfu
         energy = energy_between(
             samples, window[0], window[1], work.sequences, gpu_indices=gpu_indices(spec) or None
         )
@@ -111,4 +117,5 @@ def make_snapshot(
         workers=tuple(_worker_state(r) for r in records),
         telemetry=latest,
         window_s=options.window_s,
+        training=training_live(collector) if spec.mode == "training" else None,
     )

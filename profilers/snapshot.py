@@ -54,6 +54,8 @@ class Snapshot:
     notes: tuple[str, ...] = field(default=())
     # Every measured batch latency so far, binned over its range (a real count, not a model).
     latency_histogram: Histogram | None = None
+    # Training runs: loss history and recent phase medians (profilers.training.live).
+    training: dict[str, Any] | None = None
 
     @property
     def phase(self) -> str:
@@ -97,4 +99,5 @@ class Snapshot:
             "workers": [w.__dict__ for w in self.workers],
             "telemetry": None if self.telemetry is None else self.telemetry.to_dict(),
             "notes": list(self.notes),
+            "training": self.training,
         }

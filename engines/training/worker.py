@@ -17,6 +17,7 @@ import torch
 from engines.backends.torch_device import TORCH_DTYPES, TorchDevice, open_device
 from engines.catalog import ModelInfo
 from engines.messages import (
+    Compiled,
     Loaded,
     Memory,
     Status,
@@ -37,7 +38,7 @@ from engines.training.loop import (
 )
 from engines.training.model import TrainingModel, build_training_model
 from engines.training.plan import LabelledBatch, TrainingPlan, plan_training
-from engines.training.xla import open_xla
+from engines.training.xla import compile_stats, open_xla
 
 Send = Callable[[WorkerMessage], None]
 ShouldStop = Callable[[], bool]
@@ -237,6 +238,9 @@ def _loop(
         )
         if number == 0:
             first = result
+            compiled = _compiled(index, stepper.hooks)
+            if compiled is not None:
+                send(compiled)
         if number == warmup - 1:
             send(WarmedUp(index, first.end - first.start, warmup, result.end - first.start))
         if is_warmup:
@@ -250,8 +254,20 @@ def _loop(
             break
         if measured >= spec.min_iters and result.end - began >= spec.duration_s:
             break
+    compiled = _compiled(index, stepper.hooks)
+    if compiled is not None:
+        send(compiled)
     send(_memory(index, device, rss_peak))
     return Status.OK, measured, losses
+
+
+def _compiled(index: int, hooks: StepHooks) -> Compiled | None:
+    """XLA's compile time and graph count so far (lazy devices compile at the first steps; a
+    graph compiled after them is a recompilation, e.g. for a new batch shape)."""
+    if hooks.name != "xla":
+        return None
+    stats = compile_stats()
+    return None if stats is None else Compiled(index, stats[0], max(0, stats[1] - 1))
 
 
 def _memory(index: int, device: TorchDevice | None, rss_peak: Callable[[], int]) -> Memory:

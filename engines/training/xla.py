@@ -28,8 +28,9 @@ def open_xla() -> torch.device:
     return device
 
 
-def compile_seconds() -> float | None:
-    """Seconds XLA spent compiling graphs so far (its ``CompileTime`` metric), or None."""
+def compile_stats() -> tuple[float, int] | None:
+    """Seconds XLA spent compiling graphs so far and how many graphs it compiled (its
+    ``CompileTime`` metric: count, total nanoseconds, samples), or None without torch-xla."""
     if importlib.util.find_spec("torch_xla") is None:
         return None
     import torch_xla.debug.metrics as metrics
@@ -37,4 +38,4 @@ def compile_seconds() -> float | None:
     data = metrics.metric_data("CompileTime")
     if not data:
         return None
-    return float(data[1]) / 1e9  # (count, total nanoseconds, samples)
+    return float(data[1]) / 1e9, int(data[0])

@@ -33,6 +33,8 @@ def status_line(snapshot: Snapshot) -> str:
         parts.append(f"p50 {ms(latency.p50)} p99 {ms(latency.p99)}")
     if snapshot.sequences_per_s is not None:
         parts.append(f"{snapshot.sequences_per_s:.1f} seq/s")
+    if snapshot.training is not None:
+        parts.append(f"loss {snapshot.training['last_loss']:.4f}")
     rss = [w.rss_bytes for w in snapshot.workers if w.rss_bytes]
     if rss:
         parts.append(f"RSS {max(rss) / 1e6:.0f} MB")

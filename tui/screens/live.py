@@ -12,6 +12,7 @@ from tui.widgets.history import LiveHistory
 from tui.widgets.latency import DistributionPanel, LatencyPanel
 from tui.widgets.memory import MemoryPanel
 from tui.widgets.throughput import ThroughputPanel
+from tui.widgets.training import TrainingPanel
 from tui.widgets.workers import LiveRun, RunHeader, WorkersPanel
 
 
@@ -25,6 +26,7 @@ class LivePane(VerticalScroll):
             yield ThroughputPanel(id="throughput-panel", classes="panel")
             yield DistributionPanel(id="distribution-panel", classes="panel")
             yield MemoryPanel(id="memory-panel", classes="panel")
+        yield TrainingPanel(id="training-panel", classes="panel")
         yield DevicePanel(id="device-panel", classes="panel")
         yield WorkersPanel(id="workers-panel", classes="panel")
 
@@ -38,6 +40,7 @@ class LivePane(VerticalScroll):
         self.query_one(DistributionPanel).show(snapshot)
         self.query_one(MemoryPanel).show(snapshot, run.spec if run is not None else None)
         self.query_one(WorkersPanel).show(snapshot)
+        self.query_one(TrainingPanel).show(snapshot)
         running = run is not None and run.result is None
         telemetry = snapshot.telemetry if snapshot is not None and running else None
         self.query_one(DevicePanel).show(telemetry or idle or _last(run), history)

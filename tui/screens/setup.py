@@ -29,8 +29,10 @@ from engines.spec import (
     DTYPES,
     FIELDS_BY_NAME,
     INT8_SCHEMES,
+    MODES,
     RunSpec,
 )
+from engines.training.settings import FINETUNES, TASKS
 
 Preflight = Callable[[RunSpec], Any]
 ParamCounter = Callable[[ModelInfo], int]
@@ -104,6 +106,11 @@ class FormValues:
     warmup: str
     min_iters: str
     workers: str
+    mode: str = "inference"
+    task: str = "mlm"
+    finetune: str = "full"
+    labels: str = ""
+    lr: str = "0.0001"
 
 
 def _whole(label: str, text: str) -> int:
@@ -150,8 +157,20 @@ def spec_from_form(base: RunSpec, values: FormValues) -> RunSpec:
         warmup=_whole("warm-up", values.warmup),
         min_iters=_whole("min iterations", values.min_iters),
         workers=_whole("workers", values.workers),
+        mode=values.mode,
+        task=values.task,
+        finetune=values.finetune,
+        labels=values.labels.strip() or None,
+        lr=_number("learning rate", values.lr),
         **workload,
     )
+
+
+def _number(label: str, text: str) -> float:
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise InvalidInputError(f"{label} must be a number (got '{text}')") from None
 
 
 def describe_plan(planned: Any) -> str:
@@ -264,6 +283,21 @@ class SetupPane(Vertical):
                 yield Input(str(base.min_iters), type="integer", compact=True, id="min-iters")
                 yield Label("workers", classes="field")
                 yield Input(str(base.workers), type="integer", compact=True, id="workers")
+                yield Label("mode", classes="field")
+                yield select("mode", choices(MODES), base.mode)
+                yield Label("training task", classes="field")
+                with Horizontal(classes="pair"):
+                    yield select("task", choices(TASKS), base.task)
+                    yield select("finetune", choices(FINETUNES), base.finetune)
+                yield Label("labels · lr", classes="field")
+                with Horizontal(classes="pair"):
+                    yield Input(
+                        base.labels or "",
+                        placeholder="id,label CSV (training)",
+                        compact=True,
+                        id="labels",
+                    )
+                    yield Input(f"{base.lr:g}", type="number", compact=True, id="lr")
             yield Label("", id="model-info")
             yield Label(Text("checking…", style="dim"), id="validation")
             yield Button("Run  (r)", id="run-button", variant="success", compact=True)
@@ -319,6 +353,11 @@ class SetupPane(Vertical):
             warmup=self._input("warmup"),
             min_iters=self._input("min-iters"),
             workers=self._input("workers"),
+            mode=self._select("mode"),
+            task=self._select("task"),
+            finetune=self._select("finetune"),
+            labels=self._input("labels"),
+            lr=self._input("lr"),
         )
 
     def spec(self) -> RunSpec:
@@ -329,7 +368,7 @@ class SetupPane(Vertical):
         """Fill the form from ``spec``; returns what could not be carried over."""
         lost: list[str] = []
         self.base = spec
-        for ident in ("model", "dtype", "int8", "attention", "compile"):
+        for ident in ("model", "dtype", "int8", "attention", "compile", "mode", "task", "finetune"):
             self.query_one(f"#{ident}", Select).value = getattr(spec, ident)
         if spec.device in self.devices:
             self.query_one("#device", Select).value = spec.device
@@ -354,6 +393,8 @@ class SetupPane(Vertical):
         self.query_one("#warmup", Input).value = str(spec.warmup)
         self.query_one("#min-iters", Input).value = str(spec.min_iters)
         self.query_one("#workers", Input).value = str(spec.workers)
+        self.query_one("#labels", Input).value = spec.labels or ""
+        self.query_one("#lr", Input).value = f"{spec.lr:g}"
         self.schedule_validation()
         return lost
 
