@@ -1,5 +1,8 @@
 """Throughput and latency of pLM inference paths, on one device, in one process, on the same data.
 
+(One script over plmprof's ~400-line guide: it must run alone on a bare GPU machine, so its
+candidates, timing and report stay in the one file that is copied there; nothing imports it.)
+
 Candidates (``--candidates``, comma-separated; defaults depend on the workload and device):
 
 - ``first-script``: what a first script does: transformers model, fp32, file order, batches of 8

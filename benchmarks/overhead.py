@@ -1,5 +1,8 @@
 """Measure plmprof's own cost directly and print the figures.
 
+(One script over plmprof's ~400-line guide: a benchmark is read top to bottom as one experiment,
+its three parts share their timing helpers, and nothing imports it.)
+
 (a) samplers: CPU seconds the telemetry thread uses per second of run, sampling at 10 Hz the
     sources a run samples (host always; NVML and neuron-monitor where present).
 (b) harness: the worker loop's time per batch outside the model call (engines.runner's

@@ -15,6 +15,9 @@ batches over several), per card. The units a run occupies are what its workers r
 (``Loaded.compute_units``), counted once however many workers share one; a new device family
 plugs in by reporting its units and adding entries here with the matching ``unit``. A CPU's peak
 is not knowable from inside a VM, so none is given: the user passes ``--peak-tflops``.
+
+Longer than plmprof's ~400-line guide because the peak table (data, each row with its source)
+sits beside the lookup and the MFU arithmetic that read it: one idea, one place to check it.
 """
 
 from __future__ import annotations

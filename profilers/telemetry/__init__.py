@@ -14,9 +14,9 @@ from profilers.telemetry.neuron_ls import (
     parse_neuron_ls,
     run_neuron_ls,
 )
-from profilers.telemetry.neuron_monitor import (
+from profilers.telemetry.neuron_monitor import NeuronMonitorSampler
+from profilers.telemetry.neuron_report import (
     MONITOR_CONFIG,
-    NeuronMonitorSampler,
     config_for_period,
     decode_line,
     parse_report,

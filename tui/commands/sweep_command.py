@@ -15,14 +15,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from engines.errors import InvalidInputError
@@ -39,7 +31,6 @@ from profilers.sweep import (
     LocalExecutor,
     Runner,
     Sweep,
-    SweepEvent,
     SweepGrid,
     SweepPoint,
     check_search,
@@ -52,25 +43,15 @@ from profilers.sweep import (
 )
 from profilers.sweep.cluster import ClusterExecutor, ClusterLostError
 from profilers.sweep.nodes import NodeInfo
-from tui.render.summary import STATUS_WORDS
-from tui.widgets.units import duration
+from tui.options import AXIS_FLAGS
+from tui.render.sweep import (
+    SweepProgress,
+    plan_table,
+    points_table,
+    print_skipped,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-# Flags whose comma-separated values make an axis of the grid.
-AXIS_FLAGS = (
-    "models",
-    "devices",
-    "dtypes",
-    "int8",
-    "prunes",
-    "attentions",
-    "compiles",
-    "seq_lens",
-    "lengths",
-    "token_budgets",
-    "batch_sizes",
-)
 
 
 def split_list(flag: str, text: str) -> list[str]:
@@ -93,127 +74,6 @@ def flag_settings(flags: Mapping[str, Any]) -> dict[str, Any]:
 
 def default_folder(prefix: str = "plmprof-sweep") -> Path:
     return Path(f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
-
-
-def _time_left(seconds: float | None) -> str:
-    return "" if seconds is None else f"~{duration(max(0.0, seconds))} left"
-
-
-class SweepProgress:
-    """A rich progress bar on stderr with the time left, and one line per finished point."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[left]}"),
-            console=console,
-            transient=True,
-        )
-        self.task: Any = None
-
-    def __enter__(self) -> SweepProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.progress.stop()
-
-    def __call__(self, event: SweepEvent) -> None:
-        if self.task is None:
-            self.task = self.progress.add_task("", total=event.total or None, left="")
-        left = _time_left(event.time_left_s)
-        point = event.point
-        if event.kind == "point_started" and point is not None and point.node:
-            line = f"{'started':>11}  {point.label} on {point.node}"
-            self.progress.console.print(line, markup=False, highlight=False)
-        if event.kind in ("point_started", "snapshot") and point is not None:
-            detail = f" on {point.node}" if point.node else ""
-            if event.snapshot is not None:
-                rate = event.snapshot.sequences_per_s
-                detail = f" {event.snapshot.phase}" + (f" {rate:.1f} seq/s" if rate else "")
-            self.progress.update(self.task, description=f"{point.label}{detail}", left=left)
-        elif event.kind == "point_finished" and point is not None:
-            self.progress.update(self.task, completed=event.done, left=left)
-            self.progress.console.print(_finished_line(point), markup=False, highlight=False)
-        elif event.kind == "probe_started" and point is not None:
-            self.progress.update(self.task, description=f"probe batch {point.index}", left="")
-        elif event.kind == "probe_finished" and point is not None:
-            line = f"  batch {point.index}: {point.status}"
-            self.progress.console.print(line, markup=False, highlight=False)
-        elif event.kind == "finished":
-            self.progress.update(self.task, completed=event.done, description="done", left="")
-
-
-def _finished_line(point: SweepPoint) -> str:
-    words = STATUS_WORDS.get(point.status, point.status)
-    line = f"{point.status:>11}  {point.label}"
-    figures = point.figures
-    if point.status == Status.OK and figures:
-        line += (
-            f"  {format_value(figures.get('sequences_per_s'))} seq/s"
-            f"  p50 {format_value(figures.get('p50_ms'))} ms"
-        )
-    elif point.reason:
-        line += f"  ({words}: {point.reason})"
-    if point.node and not point.reason:
-        line += f"  on {point.node}"
-    return line
-
-
-def _print_skipped(points: list[SweepPoint], err: Console) -> None:
-    """Skipped points grouped by reason (sweep.json lists each one)."""
-    skipped = [p for p in points if p.status == SKIPPED]
-    if not skipped:
-        return
-    err.print(f"{len(skipped)} of {len(points)} points cannot run here and are skipped:")
-    reasons: dict[str, list[SweepPoint]] = {}
-    for point in skipped:
-        reasons.setdefault(point.reason or "no reason given", []).append(point)
-    for reason, group in reasons.items():
-        shown = ", ".join(str(p.index) for p in group[:12])
-        more = f" and {len(group) - 12} more" if len(group) > 12 else ""
-        err.print(f"  - {reason} (points {shown}{more})", markup=False, highlight=False)
-
-
-def _plan_table(points: list[SweepPoint], title: str) -> Table:
-    table = Table(title=title)
-    for name in ("#", "point", "status", "reason"):
-        table.add_column(name, justify="right" if name == "#" else "left")
-    for point in points:
-        table.add_row(str(point.index), point.label, point.status, point.reason or "")
-    return table
-
-
-def _points_table(points: list[SweepPoint], title: str) -> Table:
-    table = Table(title=title)
-    for name, justify in (
-        ("#", "right"),
-        ("point", "left"),
-        ("status", "left"),
-        ("seq/s", "right"),
-        ("p50 ms", "right"),
-        ("p99 ms", "right"),
-        ("RSS MB", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for point in points:
-        figures = point.figures
-        status = point.status + (" (resumed)" if point.resumed else "")
-        table.add_row(
-            str(point.index),
-            point.label,
-            status,
-            *(
-                format_value(figures.get(k))
-                for k in ("sequences_per_s", "p50_ms", "p99_ms", "max_ram_mb")
-            ),
-        )
-    return table
 
 
 @dataclass(frozen=True)
@@ -331,10 +191,10 @@ def _execute_points(
         executor.skip_unrunnable(sweep.runnable)
     else:
         sweep = Sweep(grid, folder)
-    _print_skipped(sweep.points, err)
+    print_skipped(sweep.points, err)
     runnable = sweep.runnable
     if dry_run:
-        out.print(_plan_table(sweep.points, f"sweep plan: {grid.describe()}"))
+        out.print(plan_table(sweep.points, f"sweep plan: {grid.describe()}"))
         out.print(f"{len(runnable)} point(s) would run into '{folder}'.", highlight=False)
         return EXIT_OK
     if not runnable:
@@ -353,7 +213,7 @@ def _execute_points(
             highlight=False,
         )
         return EXIT_FAILED
-    out.print(_points_table(outcome.points, f"plmprof sweep: {folder}"))
+    out.print(points_table(outcome.points, f"plmprof sweep: {folder}"))
     written = ", ".join(str(folder / n) for n in (SWEEP_FILE, SWEEP_CSV, REPORT_FILE))
     out.print(f"wrote {written}", highlight=False)
     counts = ", ".join(f"{n} {status}" for status, n in outcome.statuses.items())
@@ -386,10 +246,10 @@ def _execute_max_batch(
     folder = output or default_folder("plmprof-max-batch")
     err.print(f"grid: {grid.describe()}; checking every point before anything runs…")
     points = expand(grid)
-    _print_skipped(points, err)
+    print_skipped(points, err)
     runnable = [p for p in points if p.status != SKIPPED]
     if dry_run:
-        out.print(_plan_table(points, f"max-batch plan: {grid.describe()}"))
+        out.print(plan_table(points, f"max-batch plan: {grid.describe()}"))
         return EXIT_OK
     if not runnable:
         raise InvalidInputError(f"no point of the grid can run here ({len(points)} skipped)")
