@@ -14,6 +14,9 @@ from typing import Any
 
 import torch
 
+from engines.backends.hpu.device import HpuDevice
+from engines.backends.hpu.training import HpuHooks
+from engines.backends.hpu.worker import open_hpu_worker, worker_notes
 from engines.backends.torch_device import TORCH_DTYPES, TorchDevice, open_device
 from engines.catalog import ModelInfo
 from engines.messages import (
@@ -132,10 +135,11 @@ def run_training(
             lengths=tuple(p.length for p in plan.workload.proteins),
             special_tokens=plan.workload.tokenizer.special_tokens,
             threads=torch.get_num_threads(),
-            notes=(*built.notes, *model.notes),
+            notes=(*built.notes, *model.notes, *(worker_notes(device) if device else ())),
         )
     )
-    hooks = hooks or hooks_for(torch_device)
+    if hooks is None:
+        hooks = HpuHooks(device) if isinstance(device, HpuDevice) else hooks_for(torch_device)
     stepper = make_stepper(spec, model, plan, torch_device, hooks)
     send(TrainingInfo(index, _setup_report(spec, model, plan, hooks)))
     status, count, losses = _loop(index, spec, stepper, plan, device, send, should_stop, rss_peak)
@@ -149,6 +153,9 @@ def run_training(
 def _open(device_name: str, spec: RunSpec) -> tuple[torch.device, TorchDevice | None]:
     if device_name.startswith("xla"):
         return open_xla(), None
+    if device_name.startswith("hpu"):
+        opened = open_hpu_worker(device_name, spec)
+        return opened.device, opened
     device = open_device(device_name, spec.dtype)
     return device.device, device
 
