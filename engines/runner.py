@@ -7,7 +7,7 @@ import os
 import resource
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -329,6 +329,18 @@ def _warm_up(
     send(WarmedUp(index, first, max(1, calls), time.monotonic() - began))
 
 
+def _schedule(
+    index: int, spec: RunSpec, batches: Sequence[ModelInputs]
+) -> Iterable[tuple[int, ModelInputs]]:
+    """(plan number, batch) in the order this worker measures them: the whole plan cycled, or with
+    ``passes`` this worker's share (every ``workers``-th batch from its index) ``passes`` times."""
+    numbered = list(enumerate(batches))
+    if spec.passes is None:
+        return itertools.cycle(numbered)
+    share = numbered[index :: spec.workers]
+    return itertools.chain.from_iterable(itertools.repeat(share, spec.passes))
+
+
 def _measure(
     index: int,
     spec: RunSpec,
@@ -343,7 +355,7 @@ def _measure(
     last_memory = began
     iterations = 0
     status = Status.OK
-    for number, batch in itertools.cycle(enumerate(batches)):
+    for number, batch in _schedule(index, spec, batches):
         if should_stop():
             status = Status.INTERRUPTED
             break
@@ -353,6 +365,8 @@ def _measure(
         if end - last_memory >= _MEMORY_EVERY_S:
             send(_memory(index, device))
             last_memory = end
+        if spec.passes is not None:
+            continue
         if spec.max_iters is not None and iterations >= spec.max_iters:
             break
         if iterations >= spec.min_iters and end - began >= spec.duration_s:

@@ -38,6 +38,11 @@ class RunSpec:
 
     Exactly one workload source is set: ``seq_len`` (synthetic), ``lengths`` (a named length
     distribution) or ``fasta`` (a file).
+
+    Stopping rule: by default the batches are cycled until ``duration_s`` and ``min_iters`` are
+    both met (or ``max_iters``). With ``passes`` N, every batch of the plan is measured exactly N
+    times instead (the workers share each pass, each batch going to one worker), whatever the
+    duration: the mode for "how long does this file take".
     """
 
     model: str = setting(
@@ -138,6 +143,12 @@ class RunSpec:
     min_iters: int = setting(10, "Minimum measured batches.", kind="int", commands=("run", "sweep"))
     max_iters: int | None = setting(
         None, "Stop after N measured batches.", kind="int", commands=("run", "sweep")
+    )
+    passes: int | None = setting(
+        None,
+        "Measure every sequence exactly N times (duration ignored).",
+        kind="int",
+        commands=("run", "sweep"),
     )
     threads: int | None = setting(
         None, "CPU threads per worker.", kind="int", commands=("run", "sweep")
@@ -273,6 +284,17 @@ def workload_fields(given: dict[str, Any]) -> dict[str, Any]:
     return one_workload(given, FIELDS_BY_NAME["seq_len"].default)
 
 
+def window_warning(spec: RunSpec) -> str | None:
+    """Says so when ``--seq-len`` is longer than the model's window: every sequence is cut."""
+    window = get_model_info(spec.model).max_residues
+    if spec.seq_len is None or window is None or spec.seq_len <= window:
+        return None
+    return (
+        f"--seq-len {spec.seq_len} exceeds {spec.model}'s window of {window:,} residues: every "
+        f"sequence is cut to {window:,}, and the figures are for {window:,} residues"
+    )
+
+
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InvalidInputError(f"{name} '{value}' is not one of {', '.join(choices)}")
@@ -311,6 +333,11 @@ def _validate(spec: RunSpec) -> None:
     _positive("memory limit", spec.memory_limit_mb, allow_none=True)
     _positive("number of sequences", spec.num_sequences, allow_none=True)
     _positive("max iterations", spec.max_iters, allow_none=True)
+    _positive("passes", spec.passes, allow_none=True)
+    if spec.passes is not None and spec.max_iters is not None:
+        raise InvalidInputError(
+            "--passes measures every batch N times; --max-iters stops after N batches: pick one"
+        )
     _positive("threads", spec.threads, allow_none=True)
     if spec.min_iters < 1:
         raise InvalidInputError(f"min iterations must be at least 1 (got {spec.min_iters})")

@@ -14,8 +14,10 @@ from typing import Any
 
 from engines.errors import InvalidInputError
 from engines.messages import Status
+from profilers.labels import unbacked_percentiles
 from profilers.result import Result
 from profilers.sections import Sections
+from profilers.stats import min_samples
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,9 @@ class Verdict:
     threshold_pct: float | None
     regressed: bool
     message: str
+    # Which of A and B too few samples back the gated percentile in ("A", "B"); empty for
+    # throughput, and when both runs hold enough samples.
+    unbacked: tuple[str, ...] = ()
 
 
 def slower_pct(metric: Metric, a: float, b: float) -> float:
@@ -147,11 +152,37 @@ def slower_pct(metric: Metric, a: float, b: float) -> float:
     return change / a * 100
 
 
+def _unbacked(metric: str, a: Result, b: Result) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, result in (("A", a), ("B", b))
+        if metric in unbacked_percentiles(result.latency)
+    )
+
+
+def _samples_note(metric: Metric, unbacked: tuple[str, ...], a: Result, b: Result) -> str:
+    counts = {"A": (a.latency or {}).get("count", 0), "B": (b.latency or {}).get("count", 0)}
+    p = float(metric.key.removeprefix("p"))
+    runs = " and ".join(f"{name} ({counts[name]:,} samples)" for name in unbacked)
+    return (
+        f"{metric.key} rests on too few samples in {runs}: it needs {min_samples(p):,} "
+        "(LoadGen's rule at 99% confidence)"
+    )
+
+
 def gate(
-    a: Result, b: Result, metric: str = "throughput", threshold_pct: float | None = None
+    a: Result,
+    b: Result,
+    metric: str = "throughput",
+    threshold_pct: float | None = None,
+    strict_samples: bool = False,
 ) -> Verdict:
     """Whether B regressed against A. A must be a usable reference (status ok, the metric
-    measured): otherwise ``InvalidInputError``. A B that failed or lacks the metric regressed."""
+    measured): otherwise ``InvalidInputError``. A B that failed or lacks the metric regressed.
+
+    A latency percentile that too few samples back in A or B is too noisy to gate on: the
+    message says so, and the verdict is a regression only with ``strict_samples`` (whatever the
+    change), never from the comparison alone."""
     if metric not in GATE_METRICS:
         raise InvalidInputError(f"--metric '{metric}' is not one of {', '.join(GATE_METRICS)}")
     if threshold_pct is not None and (not math.isfinite(threshold_pct) or threshold_pct < 0):
@@ -181,4 +212,14 @@ def gate(
     if threshold_pct is not None:
         verdict = "more than" if regressed else "within"
         message += f" ({verdict} the {threshold_pct:g}% allowed)"
-    return Verdict(chosen, a_value, b_value, slower, threshold_pct, regressed, message)
+    unbacked = _unbacked(metric, a, b)
+    if unbacked:
+        message += "; " + _samples_note(chosen, unbacked, a, b)
+        if threshold_pct is not None:
+            regressed = strict_samples
+            message += (
+                ": failing, as --strict-samples asks"
+                if strict_samples
+                else ": not gated (add --strict-samples to fail on it)"
+            )
+    return Verdict(chosen, a_value, b_value, slower, threshold_pct, regressed, message, unbacked)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engines.errors import InvalidInputError
-from profilers.coerce import text
+from profilers.coerce import integer, number, text
+from profilers.labels import unbacked_percentiles
 from profilers.result import Result
 from profilers.sections import Sections
 
@@ -87,6 +88,14 @@ def _section(figures: Figures, section: str, name: str) -> Any:
     return None if value is None else getattr(value, name)
 
 
+def _workload(figures: Figures, *path: str) -> Any:
+    """A figure of the Result's ``workload`` section (no typed section: coverage is nested)."""
+    value: Any = figures.result.workload
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
 # (column, header, getter) — the one definition of a summary table row.
 COLUMNS: tuple[tuple[str, str, Callable[[Figures], Any]], ...] = (
     ("run_id", "run", lambda f: f.result.run_id),
@@ -98,9 +107,17 @@ COLUMNS: tuple[tuple[str, str, Callable[[Figures], Any]], ...] = (
     ("status", "status", lambda f: f.result.status),
     ("p50_ms", "p50 ms", lambda f: f.latency_ms("p50")),
     ("p99_ms", "p99 ms", lambda f: f.latency_ms("p99")),
+    # percentiles too few samples back (LoadGen's rule: p90 needs 64, p99 662), space-separated
+    (
+        "few_samples",
+        "few samples",
+        lambda f: " ".join(unbacked_percentiles(f.result.latency)) or None,
+    ),
     ("sequences_per_s", "seq/s", lambda f: _section(f, "throughput", "sequences_per_s")),
     ("tokens_per_s", "tok/s", lambda f: _section(f, "throughput", "tokens_per_s")),
     ("residues_per_s", "res/s", lambda f: _section(f, "throughput", "residues_per_s")),
+    ("coverage_pct", "covered %", lambda f: pct(number(_workload(f, "coverage", "fraction")))),
+    ("truncated", "cut", lambda f: integer(_workload(f, "truncated"))),
     ("max_ram_mb", "RSS MB", lambda f: _section(f, "memory", "max_ram")),
     ("max_allocated_mb", "alloc MB", lambda f: _section(f, "memory", "max_allocated")),
     ("useful_mfu_pct", "MFU %", lambda f: pct(_section(f, "efficiency", "useful_mfu"))),

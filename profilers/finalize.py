@@ -26,7 +26,7 @@ from profilers.telemetry.samples import TelemetrySample
 from profilers.throughput import throughput
 from profilers.training.section import training_efficiency, training_section
 from profilers.utilization import summarize_utilization
-from profilers.work import measured_work
+from profilers.work import coverage, measured_batch_sizes, measured_work
 
 MB = 1_000_000
 
@@ -238,6 +238,12 @@ def build_result(
     loaded = next((w.loaded for w in collector.workers.values() if w.loaded), None)
     if loaded is not None:
         result.workload = {**vars(loaded.workload)}
+        if loaded.workload.truncated:
+            result.notes.append(
+                f"workload: {loaded.workload.truncated:,} of {loaded.workload.sequences:,} "
+                f"sequences cut to the model's window of {loaded.workload.max_residues:,} "
+                "residues; every figure is for the cut sequences"
+            )
     window = collector.measured_window
     if window is None or loaded is None:
         return result
@@ -253,6 +259,8 @@ def build_result(
     result.throughput = rate.to_dict() if rate else None
     if result.workload is not None:
         result.workload["measured_padding_fraction"] = work.padding_fraction
+        result.workload["coverage"] = coverage(spec, collector)
+        result.workload["measured_batch_sizes"] = measured_batch_sizes(collector)
     result.utilization = summarize_utilization(samples, window[0], window[1])
     energy = energy_between(
         samples,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from profilers.stats import PERCENTILES, min_samples, percentile_key
+
 
 def batching_label(spec: Mapping[str, Any]) -> str:
     """``batch 8``, ``budget 4096 tok``, ``batch 8 · buckets 128,256`` or ``packed 4096 tok``
@@ -18,3 +20,54 @@ def batching_label(spec: Mapping[str, Any]) -> str:
     if spec.get("buckets"):
         label += " · buckets " + ",".join(str(b) for b in spec["buckets"])
     return label
+
+
+UNBACKED = "*"
+
+
+def unbacked_percentiles(latency: Any) -> list[str]:
+    """The percentiles of a Result's ``latency`` that too few samples back (``["p90", "p99"]``);
+    empty when every one is backed or the Result does not say."""
+    backed = latency.get("backed") if isinstance(latency, Mapping) else None
+    if not isinstance(backed, Mapping):
+        return []
+    return [str(key) for key, enough in backed.items() if enough is False]
+
+
+def backing_note(
+    latency: Mapping[str, Any] | None, shown: tuple[str, ...] = ("p50", "p90", "p99")
+) -> str | None:
+    """``* too few samples: p90 needs 64, p99 needs 662 (this run has 10)`` for the ``shown``
+    percentiles, or None when enough samples back them all."""
+    missing = set(unbacked_percentiles(latency)) & set(shown)
+    if not missing or latency is None:
+        return None
+    needs = ", ".join(
+        f"{percentile_key(p)} needs {min_samples(p):,}"
+        for p in PERCENTILES
+        if percentile_key(p) in missing
+    )
+    return f"{UNBACKED} too few samples: {needs} (this run has {latency.get('count', 0):,})"
+
+
+def workload_label(workload: Mapping[str, Any] | None, workers: int) -> str:
+    """``fasta:proteome.faa · 2,100 sequences · 28 cut to 1,022 residues · 1 worker``."""
+    if not workload:
+        return "–"
+    parts = [str(workload.get("source")), f"{workload.get('sequences', 0):,} sequences"]
+    truncated = workload.get("truncated") or 0
+    if truncated:
+        parts.append(f"{truncated:,} cut to {workload.get('max_residues'):,} residues")
+    parts.append(f"{workers} worker" + ("s" if workers != 1 else ""))
+    return " · ".join(parts)
+
+
+def batch_sizes_label(sizes: Mapping[str, int] | None) -> str:
+    """``12 measured: 10 of 8 sequences, 2 of 2``."""
+    if not sizes:
+        return "–"
+    total = sum(sizes.values())
+    shown = ", ".join(f"{count:,} of {size}" for size, count in sizes.items())
+    if len(sizes) == 1:
+        return f"{total:,} of {next(iter(sizes))} sequences"
+    return f"{total:,}: {shown} sequences"

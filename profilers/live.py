@@ -28,6 +28,9 @@ def _progress(spec: RunSpec, record: WorkerRecord, measured_s: float) -> float:
         return 1.0
     if record.phase != "measuring":
         return 0.0
+    if spec.passes is not None and record.loaded is not None:
+        share = len(record.loaded.batches[record.index :: spec.workers])
+        return min(1.0, record.iterations / max(1, share * spec.passes))
     if spec.max_iters is not None:
         by_count = record.iterations / spec.max_iters
         by_rule = min(measured_s / spec.duration_s, record.iterations / spec.min_iters)
@@ -97,6 +100,7 @@ def make_snapshot(
         energy_j, j_per_seq = energy.joules, energy.joules_per_sequence
         if price is not None:
             cost_1m = cost(seq_s, res_s, price).per_million_sequences
+    workload = next((r.loaded.workload for r in records if r.loaded is not None), None)
     return Snapshot(
         elapsed_s=now - clock.started,
         measured_s=measured_s,
@@ -118,4 +122,6 @@ def make_snapshot(
         telemetry=latest,
         window_s=options.window_s,
         training=training_live(collector) if spec.mode == "training" else None,
+        truncated=workload.truncated if workload else 0,
+        max_residues=workload.max_residues if workload else None,
     )

@@ -52,6 +52,9 @@ class Snapshot:
     telemetry: TelemetrySample | None
     window_s: float
     notes: tuple[str, ...] = field(default=())
+    # Sequences of the workload cut to the model's window of ``max_residues`` (0: none).
+    truncated: int = 0
+    max_residues: int | None = None
     # Every measured batch latency so far, binned over its range (a real count, not a model).
     latency_histogram: Histogram | None = None
     # Training runs: loss history and recent phase medians (profilers.training.live).
@@ -100,4 +103,6 @@ class Snapshot:
             "telemetry": None if self.telemetry is None else self.telemetry.to_dict(),
             "notes": list(self.notes),
             "training": self.training,
+            "truncated": self.truncated,
+            "max_residues": self.max_residues,
         }

@@ -1,10 +1,13 @@
 """Latency statistics: nearest-rank percentiles, sample sufficiency, summaries, a rolling window.
 
-Percentile method (published with every summary as ``Summary.method``): **nearest rank**, as MLPerf
-LoadGen and TGI use. For ``n`` sorted samples the p-th percentile is the sample at 1-based rank
-``ceil(p / 100 * n)``; p = 0 gives the minimum. No interpolation: every reported percentile is a
-value that was actually measured. ``p`` is taken as the decimal the caller wrote (99.9 means exactly
-99.9), so ``p99.9`` of 1000 samples is rank 999, not 1000 through a float rounding error.
+Percentile method (published with every summary as ``Summary.method``): **nearest rank**. For ``n``
+sorted samples the p-th percentile is the sample at 1-based rank ``ceil(p / 100 * n)`` (numpy's
+``method="inverted_cdf"``); p = 0 gives the minimum. MLPerf LoadGen and TGI take the sample at
+0-based index ``floor(p / 100 * n)``: the same sample unless ``p / 100 * n`` is whole, when theirs
+is the next one up (p50 of 10 samples: the 5th here, the 6th there). No interpolation: every
+reported percentile is a value that was actually measured. ``p`` is taken as the decimal the caller
+wrote (99.9 means exactly 99.9), so ``p99.9`` of 1000 samples is rank 999, not 1000 through a float
+rounding error.
 
 Sample sufficiency (``min_samples``): a percentile is "backed" when the sample count is at least the
 smallest ``n`` for which, with probability >= 99%, at least two of the ``n`` samples lie above the

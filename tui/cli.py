@@ -288,11 +288,17 @@ def compare(
     fail_if_slower: Annotated[
         str | None, typer.Option(help="Exit 1 when B is slower than A by more than this, e.g. 5%.")
     ] = None,
+    strict_samples: Annotated[
+        bool,
+        typer.Option(
+            help="Exit 1 when the gated percentile rests on too few samples (p99 needs 662)."
+        ),
+    ] = False,
 ) -> None:
     """Two Results side by side with ratios; a CI guard with --fail-if-slower."""
     from tui.commands.compare_command import execute_compare
 
-    raise typer.Exit(execute_compare(a, b, metric, fail_if_slower, Console(), err))
+    raise typer.Exit(execute_compare(a, b, metric, fail_if_slower, Console(), err, strict_samples))
 
 
 @app.command()

@@ -95,3 +95,34 @@ def test_a_reference_that_did_not_measure_is_an_error() -> None:
         gate(result("a"), result("b"), "tokens", 5.0)
     with pytest.raises(InvalidInputError, match="0% or more"):
         gate(result("a"), result("b"), "p50", -1.0)
+
+
+def _with_samples(run: Result, count: int, backed: dict[str, bool]) -> Result:
+    assert run.latency is not None
+    run.latency.update(count=count, backed=backed)
+    return run
+
+
+def test_gate_on_a_percentile_too_few_samples_back_says_so_and_fails_only_if_asked() -> None:
+    few = {"p50": True, "p90": False, "p95": False, "p99": False, "p99_9": False}
+    a = _with_samples(result("a", p99=0.020), 40, few)
+    b = _with_samples(result("b", p99=0.030), 40, few)  # 50% slower on p99, from 40 samples
+    verdict = gate(a, b, "p99", 5.0)
+    assert verdict.unbacked == ("A", "B")
+    assert not verdict.regressed
+    assert "p99 rests on too few samples in A (40 samples) and B (40 samples)" in verdict.message
+    assert "needs 662" in verdict.message and "--strict-samples" in verdict.message
+    strict = gate(a, b, "p99", 5.0, strict_samples=True)
+    assert strict.regressed and "failing, as --strict-samples asks" in strict.message
+    # p50 is backed by 40 samples (needs 11): gated as usual
+    assert gate(a, _with_samples(result("c", p50=0.020), 40, few), "p50", 5.0).regressed
+    # throughput has no sample rule
+    assert gate(a, b, "throughput", 5.0).unbacked == ()
+
+
+def test_gate_with_enough_samples_is_unchanged() -> None:
+    enough = {"p50": True, "p90": True, "p95": True, "p99": True, "p99_9": False}
+    a = _with_samples(result("a", p99=0.020), 700, enough)
+    b = _with_samples(result("b", p99=0.030), 700, enough)
+    verdict = gate(a, b, "p99", 5.0)
+    assert verdict.regressed and verdict.unbacked == ()

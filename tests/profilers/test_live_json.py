@@ -102,3 +102,39 @@ def test_an_unwritable_live_json_path_exits_2_before_any_run(
     assert "cannot write live JSON" in " ".join(captured.err.split())
     assert "Traceback" not in captured.err + captured.out
     assert not (tmp_path / "r").exists()
+
+
+def _fake_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui.commands.run_command as run_command
+
+    def session(spec: RunSpec, options: MeasureOptions, *, on_snapshot: Any) -> Session:
+        return Session(spec, OPTIONS, on_snapshot=on_snapshot, worker_target=sleeping_worker)
+
+    monkeypatch.setattr(run_command, "Session", session)
+
+
+def test_live_json_on_stdout_leaves_stdout_to_the_json_lines(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # `plmprof run --live-json - | jq`: the summary table and "result saved" go to stderr.
+    _fake_session(monkeypatch)
+    code = invoke(
+        ["run", "--seq-len", "64", "--max-iters", "12", "--min-iters", "12", "--duration",
+         "0.01", "--live-json", "-", "--results-dir", str(tmp_path / "r")]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0
+    lines = captured.out.splitlines()
+    assert len(lines) >= 2
+    assert all(isinstance(json.loads(line), dict) for line in lines)
+    assert "result saved to" in captured.err and "sequences/s" in captured.err
+
+
+def test_live_json_and_an_export_cannot_both_take_stdout(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = invoke(["run", "--live-json", "-", "--export", "json", "--results-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "both write to stdout" in " ".join(captured.err.split())
+    assert captured.out == ""

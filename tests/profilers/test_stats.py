@@ -234,3 +234,22 @@ def test_rolling_histogram_counts_the_kept_samples_exactly() -> None:
         low = kept[0] + index * width
         inside = [v for v in kept if v >= low and (v < low + width or index == 9)]
         assert count == len(inside)
+
+
+def test_nearest_rank_is_numpy_inverted_cdf_and_differs_from_loadgen_when_p_n_is_whole() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 10, 100, 1000):
+        values = sorted(float(v) for v in rng.random(n))
+        # (not 99.9: numpy's float 0.999 * 1000 lands above 999 and takes rank 1000)
+        for p in (0.0, 50.0, 90.0, 99.0):
+            expected = float(np.percentile(values, p, method="inverted_cdf"))
+            assert percentile_nearest_rank(values, p) == expected
+    # p50 of 10 samples: rank ceil(5) = 5th value here; LoadGen/TGI take index floor(5) = 6th
+    ten = [float(v) for v in range(1, 11)]
+    assert percentile_nearest_rank(ten, 50.0) == 5.0
+    assert ten[int(0.5 * len(ten))] == 6.0
+    # not whole (p90 of 15 = 13.5): both give the 14th
+    fifteen = [float(v) for v in range(1, 16)]
+    assert percentile_nearest_rank(fifteen, 90.0) == fifteen[int(0.9 * 15)] == 14.0

@@ -40,13 +40,14 @@ def execute_compare(
     fail_if_slower: str | None,
     out: Console,
     err: Console,
+    strict_samples: bool = False,
 ) -> int:
     if metric not in GATE_METRICS:
         raise InvalidInputError(f"--metric '{metric}' is not one of {', '.join(GATE_METRICS)}")
     threshold = parse_percent(fail_if_slower) if fail_if_slower is not None else None
     a, b = read_result(a_path), read_result(b_path)
     comparison = compare(a, b)
-    verdict = gate(a, b, metric, threshold)
+    verdict = gate(a, b, metric, threshold, strict_samples)
     out.print(f"A: {a_path} ({a.status})\nB: {b_path} ({b.status})", markup=False, highlight=False)
     table = Table()
     for name, justify in (

@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from engines.errors import InvalidInputError, PlmprofError
 from engines.messages import Status
-from engines.spec import RunSpec
+from engines.spec import RunSpec, window_warning
 from profilers.export import FORMATS, render
 from profilers.options import MeasureOptions
 from profilers.result import Result, failed_result
@@ -99,6 +99,14 @@ def execute_run(
         export = Path(output).suffix.lstrip(".") or "json"
     if export is not None and export not in FORMATS:  # checked before the run, not after it
         raise InvalidInputError(f"export format '{export}' is not one of {', '.join(FORMATS)}")
+    export_to_stdout = export is not None and output in (None, "-")
+    if export_to_stdout and live_json == "-":
+        raise InvalidInputError(
+            "--live-json - and the export both write to stdout: send one of them to a file"
+        )
+    warning = window_warning(spec)
+    if warning is not None:
+        err.print(f"[bold yellow]warning[/]: {escape(warning)}", highlight=False)
     live = LiveOutput(err, _open_live_json(live_json))
     try:
         result = Session(spec, options, on_snapshot=live).run()
@@ -109,8 +117,8 @@ def execute_run(
     finally:
         live.close()
     saved = result.save(results_dir / f"{result.run_id}.json")
-    to_stdout = export is not None and output in (None, "-")
-    summary = err if to_stdout else Console()
+    # When stdout carries machine output (an export or the live JSON lines), people get stderr.
+    summary = err if export_to_stdout or live_json == "-" else Console()
     summary.print(result_table(result))
     if export is not None:
         written = write_export([result], export, output)

@@ -8,9 +8,17 @@ from rich.table import Table
 
 from engines.messages import Status
 from profilers.export import format_value
-from profilers.labels import batching_label
+from profilers.labels import (
+    UNBACKED,
+    backing_note,
+    batch_sizes_label,
+    batching_label,
+    unbacked_percentiles,
+    workload_label,
+)
 from profilers.result import Result
 from profilers.snapshot import Snapshot
+from profilers.work import coverage_label
 from tui.render.training import training_rows
 from tui.widgets.units import NA, ms
 
@@ -62,12 +70,23 @@ def result_table(result: Result) -> Table:
     memory = result.memory or {}
     efficiency = result.efficiency or {}
     energy = result.energy or {}
+    workload = result.workload or {}
+    unbacked = unbacked_percentiles(latency)
     rows = [
         ("status", STATUS_WORDS.get(result.status, result.status)),
         ("model", f"{spec['model']} on {(result.workers or [{}])[0].get('device_name') or '–'}"),
         ("settings", f"{spec['dtype']} {spec['attention']} {batching_label(spec)}"),
-        _row("batches", latency.get("count")),
-        ("latency p50 / p90 / p99", " / ".join(ms(latency.get(k)) for k in ("p50", "p90", "p99"))),
+        ("workload", workload_label(workload, int(spec.get("workers") or 1))),
+        ("measured", coverage_label(workload.get("coverage"))),
+        ("batches", batch_sizes_label(workload.get("measured_batch_sizes"))),
+        (
+            "latency p50 / p90 / p99",
+            " / ".join(
+                ms(latency.get(k)) + (UNBACKED if k in unbacked else "")
+                for k in ("p50", "p90", "p99")
+            ),
+        ),
+        *[("", note) for note in (backing_note(latency),) if note is not None],
         _row("sequences/s", rate.get("sequences_per_s")),
         _row("tokens/s", rate.get("tokens_per_s")),
         _row("residues/s", rate.get("residues_per_s")),
@@ -77,7 +96,7 @@ def result_table(result: Result) -> Table:
         _row("energy per sequence", energy.get("joules_per_sequence"), "J"),
         _row("cost per 1M sequences", (result.cost or {}).get("per_million_sequences"), "USD"),
     ]
-    rows[4:4] = training_rows(result)
+    rows[6:6] = training_rows(result)  # after the workload and batch rows
     for label, value in rows:
         table.add_row(label, value)
     if result.message:

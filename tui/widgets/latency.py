@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label
 
+from profilers.labels import UNBACKED
 from profilers.snapshot import Snapshot
 from profilers.stats import PERCENTILES, Summary, min_samples, percentile_key
 from tui.widgets.histogram import LatencyHistogram
@@ -16,7 +17,6 @@ from tui.widgets.trend import Trend
 from tui.widgets.units import NA, ms
 
 SHOWN = ("p50", "p90", "p95", "p99")
-UNBACKED = "*"
 _NEEDED = {percentile_key(p): min_samples(p) for p in PERCENTILES if percentile_key(p) in SHOWN}
 
 

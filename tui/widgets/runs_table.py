@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from profilers.export import COLUMNS, MEASURED_COLUMNS, RUN_COLUMNS, format_value, summary_row
+from profilers.labels import UNBACKED, unbacked_percentiles
 from profilers.result import Result
 from tui.widgets.workers import status_style, status_words
 
@@ -28,6 +29,7 @@ MESSAGE_WIDTH = 48
 HEADERS = {name: header for name, header, _ in COLUMNS}
 SORTABLE: tuple[str, ...] = ("#", *(name for name in SHOWN if name != "message"))
 _TEXT_COLUMNS = {*RUN_COLUMNS, "message"}
+_PERCENTILES = {"p50_ms": "p50", "p99_ms": "p99"}
 
 
 def cell(name: str, value: Any, result: Result) -> Text:
@@ -39,6 +41,8 @@ def cell(name: str, value: Any, result: Result) -> Text:
         return Text(value or "", style=style, no_wrap=True, overflow="ellipsis")
     if name in _TEXT_COLUMNS:
         return Text(format_value(value))
+    if value is not None and _PERCENTILES.get(name) in unbacked_percentiles(result.latency):
+        return Text(format_value(value) + UNBACKED, style="dim", justify="right")
     return Text(format_value(value), justify="right")
 
 

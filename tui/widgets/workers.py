@@ -78,8 +78,13 @@ def header_text(run: LiveRun | None, width: int) -> Text:
             ("No run yet. ", "bold"),
             "Press r to run what the Setup tab (1) holds; s stops a run, ? lists every key.",
         )
-    text = Text(describe_spec(run.spec) + "\n", style="bold")
+    text = Text(describe_spec(run.spec), style="bold")
     snapshot = run.snapshot
+    if snapshot is not None and snapshot.truncated:
+        text.append(
+            f" · {snapshot.truncated:,} cut to {snapshot.max_residues:,} res", style="bold yellow"
+        )
+    text.append("\n")
     if run.result is not None:
         result = run.result
         text.append(status_words(result.status), style=status_style(result.status))
