@@ -29,6 +29,7 @@ class Price:
     date: str  # when the rate was published or seen, "YYYY-MM"
     source: str
     verified: bool
+    region: str = "us-east-1"
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -36,10 +37,15 @@ class Price:
 
 _AWS_OD = "AWS on-demand rate as quoted on the Neuron performance pages"
 _NEURON_RI = "AWS Neuron docs performance pages (RI-effective rate)"
+_EC2_OD = (
+    "AWS EC2 on-demand pricing page, Linux; figure as last seen, not checked against the live "
+    "page from here (no internet): confirm it or pass --price-per-hour"
+)
+_P_CUT = "; AWS announced on-demand price cuts for P4 and P5 instances in 2025-06"
 
 
 # (instance type, on-demand $/h, date of the on-demand rate, RI-effective $/h) from the Neuron
-# performance pages; the RI-effective rates are those the Neuron docs use since 2024-09.
+# performance pages, which quote us-east-1; their RI-effective rates are those used since 2024-09.
 _NEURON_RATES: tuple[tuple[str, float, str, float], ...] = (
     ("inf2.xlarge", 0.758, "2023-09", 0.328),
     ("inf2.8xlarge", 1.97, "2023-09", 0.850),
@@ -49,11 +55,33 @@ _NEURON_RATES: tuple[tuple[str, float, str, float], ...] = (
     ("trn1.32xlarge", 21.50, "2023-02", 8.197),
 )
 
+# (instance type, on-demand $/h, date seen, source note) for GPU instances, us-east-1, Linux.
+_EC2_RATES: tuple[tuple[str, float, str, str], ...] = (
+    ("g4dn.xlarge", 0.526, "2024-12", _EC2_OD),
+    ("g4dn.2xlarge", 0.752, "2024-12", _EC2_OD),
+    ("g4dn.4xlarge", 1.204, "2024-12", _EC2_OD),
+    ("g4dn.12xlarge", 3.912, "2024-12", _EC2_OD),
+    ("g5.xlarge", 1.006, "2024-12", _EC2_OD),
+    ("g5.2xlarge", 1.212, "2024-12", _EC2_OD),
+    ("g5.12xlarge", 5.672, "2024-12", _EC2_OD),
+    ("g5.48xlarge", 16.288, "2024-12", _EC2_OD),
+    ("g6.xlarge", 0.8048, "2024-12", _EC2_OD),
+    ("g6.2xlarge", 0.9776, "2024-12", _EC2_OD),
+    ("g6.12xlarge", 4.6016, "2024-12", _EC2_OD),
+    ("g6.48xlarge", 13.3504, "2024-12", _EC2_OD),
+    ("p4d.24xlarge", 32.7726, "2024-12", _EC2_OD + _P_CUT),
+    ("p5.48xlarge", 98.32, "2024-12", _EC2_OD + _P_CUT),
+)
+
+# Instance types users name for which no rate is built in, and why.
+NO_PRICE: dict[str, str] = {
+    "trn2.48xlarge": "no trn2 rate is built in (none could be confirmed here)",
+}
+
 _PRICE_LIST: list[Price] = [
     *(Price(i, od, ON_DEMAND, date, _AWS_OD, True) for i, od, date, _ in _NEURON_RATES),
     *(Price(i, ri, RI_EFFECTIVE, "2024-09", _NEURON_RI, True) for i, _, _, ri in _NEURON_RATES),
-    Price("g5.xlarge", 1.006, ON_DEMAND, "2026-06", "third-party price listing", True),
-    Price("g4dn.4xlarge", 1.204, ON_DEMAND, "unknown", "approximate figure, UNVERIFIED", False),
+    *(Price(i, od, ON_DEMAND, date, source, False) for i, od, date, source in _EC2_RATES),
     # 8 first-generation Gaudi cards (no peak in the MFU table: pass --peak-tflops there).
     Price(
         "dl1.24xlarge",
@@ -88,6 +116,10 @@ def lookup_price(instance_type: str, kind: str = ON_DEMAND) -> Price:
             f"unknown price kind {kind!r}; choose one of: {', '.join(PRICE_KINDS)}"
         )
     known = known_instance_types()
+    if itype in NO_PRICE:
+        raise InvalidInputError(
+            f"{NO_PRICE[itype]}; pass --price-per-hour with the rate you pay for {itype}"
+        )
     if itype not in known:
         raise InvalidInputError(
             f"no built-in price for instance type {instance_type!r}; known: {', '.join(known)}. "
@@ -97,7 +129,8 @@ def lookup_price(instance_type: str, kind: str = ON_DEMAND) -> Price:
     if price is None:
         have = ", ".join(k for k in PRICE_KINDS if (itype, k) in PRICES)
         raise InvalidInputError(
-            f"no {wanted} price for {itype} (have: {have}); pass --price-per-hour to give your own"
+            f"no {wanted} price for {itype} (have: {have}); pass --price-per-hour with your "
+            "effective rate (reserved instances, savings plans)"
         )
     return price
 
@@ -124,6 +157,7 @@ class Cost:
     per_million_sequences: float | None  # None when no sequences/s were measured
     per_million_residues: float | None
     verified: bool = True
+    region: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -138,18 +172,26 @@ def cost(seq_per_s: float, residues_per_s: float, price: Price | float) -> Cost:
     """
     if isinstance(price, Price):
         rate = price.usd_per_hour
-        kind, date, itype, source, verified = (
+        kind, date, itype, source, verified, region = (
             price.kind,
             price.date,
             price.instance_type,
             price.source,
             price.verified,
+            price.region,
         )
     else:
         rate = float(price)
         if not math.isfinite(rate) or rate < 0.0:
             raise InvalidInputError(f"--price-per-hour must be a number >= 0, got {price}")
-        kind, date, itype, source, verified = USER_GIVEN, None, None, "--price-per-hour", True
+        kind, date, itype, source, verified, region = (
+            USER_GIVEN,
+            None,
+            None,
+            "--price-per-hour",
+            True,
+            None,
+        )
 
     def per_million(throughput_per_s: float) -> float | None:
         if not math.isfinite(throughput_per_s) or throughput_per_s <= 0.0:
@@ -165,6 +207,7 @@ def cost(seq_per_s: float, residues_per_s: float, price: Price | float) -> Cost:
         per_million_sequences=per_million(seq_per_s),
         per_million_residues=per_million(residues_per_s),
         verified=verified,
+        region=region,
     )
 
 
@@ -192,6 +235,7 @@ def read_instance_type(dmi_path: Path = DMI_PRODUCT_NAME) -> str | None:
 
 __all__ = [
     "DMI_PRODUCT_NAME",
+    "NO_PRICE",
     "ON_DEMAND",
     "PRICES",
     "PRICE_KINDS",

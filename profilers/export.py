@@ -123,6 +123,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[Figures], Any]], ...] = (
     ("useful_mfu_pct", "MFU %", lambda f: pct(_section(f, "efficiency", "useful_mfu"))),
     ("joules_per_sequence", "J/seq", lambda f: _section(f, "energy", "joules_per_sequence")),
     ("usd_per_million", "$/1M", lambda f: _section(f, "cost", "per_million_sequences")),
+    ("contended", "contended", lambda f: _section(f, "contention", "contended")),
     ("message", "message", lambda f: f.result.message),
 )
 

@@ -16,6 +16,7 @@ from engines.messages import Quality
 from engines.placement import place
 from engines.spec import RunSpec
 from profilers.collector import RunCollector, WorkerRecord
+from profilers.contention import contention
 from profilers.cost import Price, cost, lookup_price, read_instance_type
 from profilers.efficiency import PeakLookup, efficiency, peak_tflops, user_peak
 from profilers.options import MeasureOptions
@@ -105,16 +106,36 @@ def _worker_row(record: WorkerRecord) -> dict[str, Any]:
     }
 
 
+def _weights(report: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
+    """One worker's weight bytes (``engines.footprint``) in MB, by dtype."""
+    found = (report or {}).get(key)
+    if not isinstance(found, dict):
+        return None
+    return {
+        "total": found["bytes"] / MB,
+        "by_dtype": {dtype: size / MB for dtype, size in found["by_dtype"].items()},
+    }
+
+
 def _memory_section(collector: RunCollector, workers: list[dict[str, Any]]) -> dict[str, Any]:
     ram = [w["max_ram"] for w in workers if w["max_ram"] is not None]
+    report = next((w.optimizations for w in collector.workers.values() if w.optimizations), None)
+    built = _weights(report, "weights_built")
     return {
         "unit": "MB",
         "max_ram": max(ram) if ram else None,
         "max_ram_total": sum(ram) if ram else None,
         "max_allocated": _max([w["max_allocated"] for w in workers]),
         "max_reserved": _max([w["max_reserved"] for w in workers]),
+        # the weights as they run (after precision, int8, 2:4), one worker's copy
+        "weights": _weights(report, "weights"),
+        "weights_built": built,
+        "peak_note": None
+        if built is None
+        else f"peak RSS includes the weights as built ({built['total']:,.0f} MB) before the "
+        "int8 or 2:4 conversion, which replaced them",
         "method": "worker peak RSS (getrusage ru_maxrss, load included); torch allocator peaks "
-        "over the measured loop (CUDA)",
+        "over the measured loop (CUDA); weights: bytes of the model's state as run",
     }
 
 
@@ -262,6 +283,10 @@ def build_result(
         result.workload["coverage"] = coverage(spec, collector)
         result.workload["measured_batch_sizes"] = measured_batch_sizes(collector)
     result.utilization = summarize_utilization(samples, window[0], window[1])
+    ours = {os.getpid(), *(w.pid for w in collector.workers.values() if w.pid is not None)}
+    result.contention = contention(samples, window[0], window[1], ours, gpu_indices(spec))
+    if result.contention["contended"]:
+        result.notes.append(f"contended: {result.contention['why']}; latencies may be inflated")
     energy = energy_between(
         samples,
         window[0],

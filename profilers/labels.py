@@ -71,3 +71,44 @@ def batch_sizes_label(sizes: Mapping[str, int] | None) -> str:
     if len(sizes) == 1:
         return f"{total:,} of {next(iter(sizes))} sequences"
     return f"{total:,}: {shown} sequences"
+
+
+def contention_label(section: Mapping[str, Any] | None) -> str:
+    """``CONTENDED: other processes kept 1.80 of 2 cores busy (90% of the host) …``, ``quiet:
+    other processes used 0.02 cores (1%)`` or ``not measured: …``."""
+    if not isinstance(section, Mapping) or section.get("contended") is None:
+        reason = section.get("reason") if isinstance(section, Mapping) else None
+        return f"not measured: {reason}" if reason else "not measured"
+    if section["contended"]:
+        return f"CONTENDED: {section.get('why')}; latencies may be inflated"
+    cores, share = section.get("cpu_others_cores"), section.get("cpu_others_share")
+    if cores is None or share is None:
+        return "quiet: no other process on the run's GPUs"
+    return f"quiet: other processes used {cores:.2f} cores ({share:.0%} of the host)"
+
+
+def weights_label(memory: Mapping[str, Any] | None) -> str:
+    """``32.1 MB as run (torch.qint8 28.0, torch.float32 4.1)``, with the build-copy note."""
+    weights = memory.get("weights") if isinstance(memory, Mapping) else None
+    if not isinstance(weights, Mapping):
+        return "–"
+    parts = ", ".join(
+        f"{dtype.removeprefix('torch.')} {mb:,.1f}"
+        for dtype, mb in weights.get("by_dtype", {}).items()
+    )
+    label = f"{weights.get('total', 0):,.1f} MB as run ({parts})"
+    note = memory.get("peak_note") if isinstance(memory, Mapping) else None
+    return f"{label}; {note}" if note else label
+
+
+def price_label(cost: Mapping[str, Any] | None) -> str:
+    """``inf2.xlarge 0.758 USD/h on-demand, us-east-1, 2023-09`` (+ ``UNVERIFIED``)."""
+    if not isinstance(cost, Mapping) or cost.get("usd_per_hour") is None:
+        return "–"
+    where = ", ".join(
+        str(part)
+        for part in (cost.get("price_kind"), cost.get("region"), cost.get("price_date"))
+        if part
+    )
+    label = f"{cost.get('instance_type') or ''} {cost['usd_per_hour']:g} USD/h {where}".strip()
+    return label if cost.get("verified", True) else f"{label} (UNVERIFIED: {cost.get('source')})"

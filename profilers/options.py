@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engines.errors import InvalidInputError
+from profilers.cost import PRICE_KINDS
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class MeasureOptions:
                 raise InvalidInputError(f"{name.replace('_', ' ')} must be > 0 (got {value})")
         if self.peak_tflops is not None and not self.peak_tflops > 0:
             raise InvalidInputError(f"--peak-tflops must be > 0 (got {self.peak_tflops})")
+        if self.price_kind not in PRICE_KINDS:
+            raise InvalidInputError(
+                f"--price-kind '{self.price_kind}' is not one of {', '.join(PRICE_KINDS)}"
+            )
         if self.price_per_hour is not None and self.price_per_hour < 0:
             raise InvalidInputError(f"--price-per-hour must be >= 0 (got {self.price_per_hour})")
 

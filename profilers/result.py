@@ -51,6 +51,7 @@ class Result:
     efficiency: Section = None
     quality: Section = None
     training: Section = None  # training runs only (profilers.training.section)
+    contention: Section = None
     workers: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     schema_version: str = SCHEMA_VERSION

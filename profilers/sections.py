@@ -192,8 +192,21 @@ def read_workers(data: Any, notes: list[str] | None = None) -> list[Worker]:
     return workers
 
 
+@dataclass(frozen=True, kw_only=True)
+class Contention(Section):
+    """Other work on the machine during the measured window (``profilers.contention``)."""
+
+    NAME: ClassVar[str] = "contention"
+    contended: bool | None = _field(flag)
+    why: str | None = _field(text)
+    cpu_others_cores: float | None = _field(number)
+    cpu_others_share: float | None = _field(number)
+    host_cores: int | None = _field(integer)
+
+
 SECTIONS: dict[str, type[Section]] = {
-    cls.NAME: cls for cls in (Latency, Throughput, Memory, Energy, Cost, Efficiency, Quality)
+    cls.NAME: cls
+    for cls in (Latency, Throughput, Memory, Energy, Cost, Efficiency, Quality, Contention)
 }
 
 
@@ -208,6 +221,7 @@ class Sections:
     cost: Cost | None = None
     efficiency: Efficiency | None = None
     quality: Quality | None = None
+    contention: Contention | None = None
     workers: tuple[Worker, ...] = ()
     notes: tuple[str, ...] = ()
 

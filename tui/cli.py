@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from engines.errors import PlmprofError
+from profilers.cost import ON_DEMAND
 from profilers.options import MeasureOptions
 from tui.options import (
     InstanceType,
@@ -66,6 +67,7 @@ def _measure_options(flags: dict[str, Any]) -> MeasureOptions:
         telemetry_interval_s=flags["telemetry_interval"],
         price_per_hour=flags["price_per_hour"],
         instance_type=flags["instance_type"],
+        price_kind=flags["price_kind"] or ON_DEMAND,
         peak_tflops=flags["peak_tflops"],
     )
 

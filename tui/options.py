@@ -104,6 +104,10 @@ PricePerHour = Annotated[float | None, typer.Option(help="USD per hour, for cost
 InstanceType = Annotated[
     str | None, typer.Option(help="Price this instance type (e.g. inf2.xlarge).")
 ]
+PriceKind = Annotated[
+    str | None,
+    typer.Option(help="on-demand (default) or RI-effective (reserved-instance rate, inf2/trn1)."),
+]
 PeakTflops = Annotated[float | None, typer.Option(help="Peak TFLOP/s for MFU.")]
 TelemetryInterval = Annotated[float, typer.Option(help="Seconds between samples.")]
 ResultsDir = Annotated[Path, typer.Option(help="Every run's JSON Result is also saved here.")]
@@ -113,11 +117,13 @@ Output = Annotated[
 
 
 def measure_parameters(*, sweep: bool = False) -> list[inspect.Parameter]:
-    """``--telemetry-interval``, ``--price-per-hour``, ``--instance-type``, ``--peak-tflops``."""
+    """``--telemetry-interval``, ``--price-per-hour``, ``--instance-type``, ``--price-kind``,
+    ``--peak-tflops``."""
     interval = TelemetryInterval if not sweep else Annotated[float | None, typer.Option()]
     return [
         parameter("telemetry_interval", interval, None if sweep else 0.5),
         parameter("price_per_hour", PricePerHour, None),
         parameter("instance_type", InstanceType, None),
+        parameter("price_kind", PriceKind, None),
         parameter("peak_tflops", PeakTflops, None),
     ]

@@ -24,6 +24,7 @@ from torch import nn
 
 from engines.catalog import get_model_info
 from engines.errors import UnsupportedError
+from engines.footprint import weight_bytes
 from engines.optimizations import compile as compile_step
 from engines.optimizations import int8, precision, pruning
 from engines.spec import RunSpec
@@ -235,10 +236,13 @@ def optimize(
     if pruned:
         report["pruning"] = pruned
     shape = model_shape(model)
+    if spec.int8 != "none" or kind == "2:4":
+        report["weights_built"] = weight_bytes(model)  # before conversion: in the RSS peak
     if spec.int8 != "none":
         report["int8"] = int8.quantize(model, spec.int8, device)
     if kind == "2:4":
         pruned["semi_structured"].update(pruning.to_semi_structured(model, device))
+    report["weights"] = weight_bytes(model)
     report["parameters"] = shape.parameters
     report["linear_parameters"] = shape.token_linear_params
     return OptimizedModel(model, shape, report, notes)

@@ -42,8 +42,11 @@ def test_cost_per_million_worked_example() -> None:
         ("inf2.48xlarge", "RI-effective", 5.608, "2024-09"),
         ("trn1.2xlarge", "RI-effective", 0.512, "2024-09"),
         ("trn1.32xlarge", "RI-effective", 8.197, "2024-09"),
-        ("g5.xlarge", "on-demand", 1.006, "2026-06"),
-        ("g4dn.4xlarge", "on-demand", 1.204, "unknown"),
+        ("g5.xlarge", "on-demand", 1.006, "2024-12"),
+        ("g4dn.4xlarge", "on-demand", 1.204, "2024-12"),
+        ("g6.xlarge", "on-demand", 0.8048, "2024-12"),
+        ("p4d.24xlarge", "on-demand", 32.7726, "2024-12"),
+        ("p5.48xlarge", "on-demand", 98.32, "2024-12"),
     ],
 )
 def test_price_table(itype: str, kind: str, rate: float, date: str) -> None:
@@ -57,24 +60,37 @@ def test_price_table(itype: str, kind: str, rate: float, date: str) -> None:
     assert price.source
 
 
+def test_every_price_has_source_date_and_region() -> None:
+    for price in PRICES.values():
+        assert price.source and price.region == "us-east-1"
+        assert len(price.date) == 7 and price.date[4] == "-"  # YYYY-MM
+    # the families the seeds and users name are covered (trn2 by a clear refusal, below)
+    families = {itype.partition(".")[0] for itype in known_instance_types()}
+    assert {"g4dn", "g5", "g6", "p4d", "p5", "inf2", "trn1"} <= families
+
+
 def test_price_table_size_and_verification() -> None:
-    assert len(PRICES) == 15
+    assert len(PRICES) == 27
     for unverified in ("g4dn.4xlarge", "dl1.24xlarge"):
         assert lookup_price(unverified).verified is False
-        assert "UNVERIFIED" in lookup_price(unverified).source
+    assert "not checked against the live page" in lookup_price("g4dn.4xlarge").source
+    assert "UNVERIFIED" in lookup_price("dl1.24xlarge").source
     assert lookup_price("dl1.24xlarge").date == "2021-10"
+    assert "price cuts" in lookup_price("p5.48xlarge").source
     assert lookup_price("inf2.xlarge").verified is True
     assert lookup_price(" INF2.XLARGE ", "ri-effective").usd_per_hour == 0.328
 
 
 def test_lookup_errors() -> None:
     with pytest.raises(InvalidInputError) as err:
-        lookup_price("p5.48xlarge")
+        lookup_price("x9.huge")
     message = str(err.value)
     for itype in known_instance_types():
         assert itype in message
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(InvalidInputError, match="effective rate"):
         lookup_price("g5.xlarge", "RI-effective")
+    with pytest.raises(InvalidInputError, match="no trn2 rate is built in"):
+        lookup_price("trn2.48xlarge")
     with pytest.raises(InvalidInputError):
         lookup_price("inf2.xlarge", "spot")
 
@@ -91,6 +107,7 @@ def test_cost_from_table_price() -> None:
     d = c.to_dict()
     assert d["per_million_sequences"] == c.per_million_sequences
     assert d["instance_type"] == "inf2.xlarge"
+    assert d["region"] == "us-east-1"
 
 
 def test_cost_from_user_rate() -> None:
@@ -136,3 +153,11 @@ def test_read_instance_type_never_raises(tmp_path: Path) -> None:
     binary = tmp_path / "binary"
     binary.write_bytes(b"\xff\xfe\x00inf2")
     assert read_instance_type(binary) is None
+
+
+def test_price_kind_is_checked_before_a_run() -> None:
+    from profilers.options import MeasureOptions
+
+    assert MeasureOptions(price_kind="RI-effective").price_kind == "RI-effective"
+    with pytest.raises(InvalidInputError, match="--price-kind 'spot' is not one of"):
+        MeasureOptions(price_kind="spot")

@@ -29,7 +29,9 @@ def test_results_written_by_plmprof_0_1_load_with_their_figures() -> None:
     for file in files:
         raw = json.loads(file.read_text())
         result = read_result(file)
-        assert result.to_dict() == raw  # nothing repaired, nothing lost
+        loaded = result.to_dict()
+        assert {k: loaded[k] for k in raw} == raw  # nothing repaired, nothing lost
+        assert all(loaded[k] is None for k in set(loaded) - set(raw))  # sections added since
         sections = Sections.of(result)
         assert sections.notes == ()
         assert sections.latency is not None and sections.latency.p50 == raw["latency"]["p50"]
@@ -67,6 +69,7 @@ JUNK: dict[str, Any] = {
     "cost": {"usd_per_hour": "cheap", "verified": "yes", "per_million_sequences": None},
     "efficiency": 42,
     "quality": {"cosine_min": "high", "warning": 7},
+    "contention": {"contended": "very", "cpu_others_cores": "many", "why": 3},
     "workers": [3, None, "x", {"device_name": 5, "index": "first"}, {"device_name": "CPU"}],
     "notes": "not a list",
     "message": {"text": "x"},

@@ -13,7 +13,10 @@ from profilers.labels import (
     backing_note,
     batch_sizes_label,
     batching_label,
+    contention_label,
+    price_label,
     unbacked_percentiles,
+    weights_label,
     workload_label,
 )
 from profilers.result import Result
@@ -92,13 +95,16 @@ def result_table(result: Result) -> Table:
         _row("residues/s", rate.get("residues_per_s")),
         _row("peak RSS", memory.get("max_ram"), "MB"),
         _row("peak allocated", memory.get("max_allocated"), "MB"),
+        ("weights", weights_label(memory)),
         _row("useful MFU", _pct(efficiency.get("useful_mfu")), "%"),
         _row("energy per sequence", energy.get("joules_per_sequence"), "J"),
         _row("cost per 1M sequences", (result.cost or {}).get("per_million_sequences"), "USD"),
+        ("price", price_label(result.cost)),
+        ("machine", contention_label(result.contention)),
     ]
     rows[6:6] = training_rows(result)  # after the workload and batch rows
     for label, value in rows:
-        table.add_row(label, value)
+        table.add_row(label, value, style="bold red" if value.startswith("CONTENDED") else None)
     if result.message:
         table.add_row("message", result.message)
     return table

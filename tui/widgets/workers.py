@@ -89,6 +89,8 @@ def header_text(run: LiveRun | None, width: int) -> Text:
         result = run.result
         text.append(status_words(result.status), style=status_style(result.status))
         text.append(f" · run {result.run_id}")
+        if (result.contention or {}).get("contended"):
+            text.append(" · CONTENDED (other work on the machine)", style="bold red")
         if run.saved is not None:
             text.append(f" · saved to {run.saved}")
         if run.save_error is not None:
