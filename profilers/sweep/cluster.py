@@ -86,6 +86,7 @@ class Waiting:
     spec: RunSpec
     tries: int = 1
     failed_on: tuple[NodeInfo, ...] = ()
+    lost_because: str = ""  # what the cluster said when it was last lost
 
 
 @dataclass
@@ -178,7 +179,7 @@ class ClusterRun:
             entry.failed_on[-1],
             entry.tries,
             Status.CRASHED,
-            reason=f"lost with its node or worker ({lost}) and {reason}",
+            reason=f"lost with its node or worker ({lost}: {entry.lost_because}) and {reason}",
         )
 
     def _release(self, attempt: Attempt) -> None:
@@ -202,7 +203,8 @@ class ClusterRun:
             if end.kind == "lost" and attempt.entry.tries < self.max_tries:
                 entry = attempt.entry
                 failed_on = (*entry.failed_on, attempt.node)
-                waiting.insert(0, Waiting(entry.key, entry.spec, entry.tries + 1, failed_on))
+                retry = Waiting(entry.key, entry.spec, entry.tries + 1, failed_on, end.message)
+                waiting.insert(0, retry)
                 continue
             yield self._finished(attempt, end)
         if lost:  # the cluster may not know yet: its heartbeats take a while to miss

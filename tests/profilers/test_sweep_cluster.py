@@ -145,7 +145,7 @@ def test_points_left_without_a_node_of_their_kind_end_with_the_reason() -> None:
     assert ends[1].status == "ok"
     assert ends[0].status == Status.CRASHED
     assert ends[0].reason == (
-        "lost with its node or worker (gpu-host (node gggggggg)) and "
+        "lost with its node or worker (gpu-host (node gggggggg): NodeDiedError) and "
         "no other node of the cluster has GPUs left"
     )
     assert ends[2].status == SKIPPED and ends[2].reason == "no node of the cluster has GPUs left"

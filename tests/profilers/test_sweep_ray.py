@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 
 from engines.errors import InvalidInputError
+from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
 from profilers.result import load_result
 from profilers.sweep.cluster import ClusterEvent, ClusterRun
 from profilers.sweep.nodes import NodePlanner
+from profilers.sweep.points import SKIPPED
 
 ray = pytest.importorskip("ray", reason="needs the cluster extra: pip install -e '.[cluster]'")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -84,8 +86,17 @@ def test_each_point_gets_its_own_devices(cluster: Cluster) -> None:
         (1, spec("cuda", 2)),
         (2, spec("neuron", 1, workers=2)),
         (3, spec("cuda:1", 1, seconds=0.1)),
+        (4, spec("cpu", 1, notes=("refuse",))),
+        (5, spec("cpu", 2, notes=("crash",))),
     ]
-    results = {k: e.result for k, e in ends(list(runner.run(points))).items()}
+    finished = ends(list(runner.run(points)))
+    # The node's own checks refused one point; another one's worker died (no other node to
+    # retry it on): both say so, and the node.
+    assert finished.pop(4).status == SKIPPED
+    crashed = finished.pop(5)
+    assert crashed.status == Status.CRASHED and crashed.result is None
+    assert "WorkerCrashedError" in str(crashed.reason) and "no other node" in str(crashed.reason)
+    results = {k: e.result for k, e in finished.items()}
     assert all(r is not None and r.status == "ok" for r in results.values()), results
     env = {k: r.environment for k, r in results.items() if r is not None}
     visible = {k: e["node"]["visible"] for k, e in env.items()}
@@ -204,3 +215,26 @@ def test_a_cli_sweep_on_two_nodes_reports_as_the_local_one_does(
         result = load_result(tmp_path / "ray" / point["file"])
         assert result.environment["node"]["ray_node_id"]
         assert result.latency is not None and result.latency["count"] >= 3
+
+
+def test_a_point_past_its_deadline_is_cancelled_with_its_workers(
+    cluster: Cluster, log_path: Path
+) -> None:
+    backend = RayBackend(ray, recording_runner)
+    runner = ClusterRun(backend, MeasureOptions(), point_timeout_s=15.0, poll_s=0.5)
+    finished = ends(list(runner.run([(0, spec("cpu", 21, seconds=600.0))])))
+    assert finished[0].status == Status.TIMEOUT
+    started = [e for e in read_log(log_path) if e["batch"] == 21 and e["event"] == "start"]
+    assert len(started) == 1
+    deadline = time.monotonic() + 30
+    while _alive(started[0]["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _alive(started[0]["pid"])  # ray.cancel(force=True) ended the task's process
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engines.errors import UnsupportedError
 from engines.placement import place
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
@@ -32,8 +33,13 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 def recording_runner(spec: RunSpec, options: MeasureOptions, on_snapshot: Any) -> Result:
     """Sleeps ``spec.duration_s`` and returns an ok Result that says what the task saw: its
-    visibility variables, where plmprof pins its first worker, its process and times."""
+    visibility variables, where plmprof pins its workers, its process and times. A point whose
+    notes say ``refuse`` fails the node's checks; ``crash`` ends the process without a word."""
     _log("start", spec)
+    if "refuse" in spec.notes:
+        raise UnsupportedError("this node refuses the point")
+    if "crash" in spec.notes:
+        os._exit(3)
     started = time.time()
     time.sleep(spec.duration_s)
     devices = spec.worker_devices()
