@@ -164,3 +164,29 @@ def test_a_worker_section_reads_its_figures() -> None:
 def test_the_coercion_helpers(value: Any, as_number: Any, as_integer: Any) -> None:
     assert number(value) == as_number and integer(value) == as_integer
     assert number("3", text=True) == 3.0 and integer("4", text=True) == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        (
+            "sweep.json",
+            {"kind": "plmprof-sweep", "points": [7, {"status": "skipped", "settings": 3}]},
+        ),
+        ("sweep.json", {"kind": "plmprof-sweep", "points": "many"}),
+        ("max-batch.json", {"kind": "plmprof-max-batch", "searches": 5}),
+        ("max-batch.json", {"kind": "plmprof-max-batch", "searches": [None, {"model": ["x"]}]}),
+        ("sweep.json", ["not", "a", "sweep"]),
+    ],
+)
+def test_report_on_damaged_sweep_files_never_tracebacks(
+    tmp_path: Path, name: str, content: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "runs"
+    shutil.copytree(SAVED, folder)
+    (folder / name).write_text(json.dumps(content))
+    for fmt in ("md", "csv", "json"):
+        code = invoke(["report", str(folder), "--export", fmt])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        assert "Traceback" not in captured.err + captured.out
