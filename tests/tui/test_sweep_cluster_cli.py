@@ -3,6 +3,7 @@ which point, points no node can run, lost nodes, deadlines, Ctrl-C and resume, a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_fakes import FakeCluster, FakeTask
+from cluster_fakes import FakeCluster, FakeTask, ok_result
 
 from profilers.result import load_result
 from profilers.sweep.cluster import ClusterExecutor, ClusterLostError, TaskEnd
@@ -166,7 +167,7 @@ def test_a_lost_cluster_keeps_what_finished(
     fake.outcome = outcome
     code, _, err = run([*GRID, *RAY, "-o", "s"], capsys)
     assert code == 1
-    assert "lost the Ray cluster: GCS unreachable: the points that finished are saved" in err
+    assert "lost the Ray cluster: GCS unreachable: what finished is saved in s" in err
     saved = points(tmp_path / "s")
     assert saved[0]["status"] == "ok" and (tmp_path / "s" / saved[0]["file"]).exists()
     assert [p["status"] for p in saved[1:]] == ["pending", "pending"]
@@ -179,7 +180,6 @@ def test_a_lost_cluster_keeps_what_finished(
         (["--point-timeout", "5"], "--point-timeout needs --executor ray"),
         (["--ray-address", "auto", "--shared-nodes"], "--ray-address, --shared-nodes needs"),
         ([*RAY, "--point-timeout", "0"], "--point-timeout must be a positive number"),
-        ([*RAY, "--max-batch"], "--max-batch runs on this machine: drop --executor ray"),
     ],
 )
 def test_bad_executor_flags_are_clear_errors(
@@ -195,3 +195,24 @@ def test_ray_not_installed_is_a_clear_error(
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
     code, _, err = run([*GRID, *RAY, "-o", "s"], capsys)
     assert code == 2 and "pip install 'plmprof[cluster]'" in err
+
+
+def test_max_batch_searches_on_the_cluster(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cluster: Callable[..., FakeCluster]
+) -> None:
+    fake = cluster()
+
+    def outcome(task: FakeTask) -> TaskEnd | str | None:
+        if task.spec.batch_size < 6:
+            return "ok"
+        too_big = dataclasses.replace(ok_result(task), status="oom", latency=None)
+        return TaskEnd(result=too_big)
+
+    fake.outcome = outcome
+    argv = ["sweep", "--max-batch", "--devices", "cpu,cuda", "--seq-len", "32", *RAY, "-o", "m"]
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    assert "no node of the cluster has GPUs" in err
+    searches = json.loads((tmp_path / "m" / "max-batch.json").read_text())["searches"]
+    assert [(s["largest_ok"], s["smallest_too_big"]) for s in searches] == [(5, 6)]
+    assert {t.spec.batch_size for t in fake.submitted} == {1, 2, 4, 8, 6, 5}

@@ -85,15 +85,13 @@ class ExecutorChoice:
     exclusive_nodes: bool = True
     point_timeout_s: float | None = None
 
-    def check(self, max_batch: bool) -> None:
+    def check(self) -> None:
         if self.name not in ("local", "ray"):
             raise InvalidInputError(f"--executor '{self.name}' is not one of local, ray")
         timeout = self.point_timeout_s
         if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
             raise InvalidInputError(f"--point-timeout must be a positive number (got {timeout})")
         if self.name == "ray":
-            if max_batch:
-                raise InvalidInputError("--max-batch runs on this machine: drop --executor ray")
             return
         given = [
             flag
@@ -165,32 +163,48 @@ def execute_sweep(
     out = out or Console()
     runner = runner or session_runner
     choice = choice or ExecutorChoice()
-    choice.check(max_batch)
+    choice.check()
     if resume and output is None:
         raise InvalidInputError("--resume needs --output: the folder of the sweep to continue")
     grid = build_grid(flags, grid_file, output, resume)
-    if max_batch:
-        return _execute_max_batch(grid, output, resume, dry_run, max_batch_limit, err, out, runner)
+    folder = output or default_folder("plmprof-max-batch" if max_batch else "plmprof-sweep")
     with open_executor(choice, runner, err) as executor:
-        return _execute_points(grid, output, resume, dry_run, err, out, executor)
+        try:
+            if max_batch:
+                return _execute_max_batch(
+                    grid, folder, resume, dry_run, max_batch_limit, err, out, executor
+                )
+            return _execute_points(grid, folder, resume, dry_run, err, out, executor)
+        except ClusterLostError as exc:
+            err.print(
+                f"[bold red]{escape(str(exc))}[/]: what finished is saved in {folder}; continue "
+                f"with the same command and --resume --output {folder}",
+                highlight=False,
+            )
+            return EXIT_FAILED
+
+
+def _expand(grid: SweepGrid, executor: Executor) -> list[SweepPoint]:
+    """The grid's points, checked. On a cluster the devices are the nodes' (they check them):
+    here only the settings are checked, and the points no node can run are skipped."""
+    if not isinstance(executor, ClusterExecutor):
+        return expand(grid)
+    points = expand(grid, partial(check_runnable, devices=False))
+    executor.skip_unrunnable(points)
+    return points
 
 
 def _execute_points(
     grid: SweepGrid,
-    output: Path | None,
+    folder: Path,
     resume: bool,
     dry_run: bool,
     err: Console,
     out: Console,
     executor: Executor,
 ) -> int:
-    folder = output or default_folder()
     err.print(f"grid: {grid.describe()}; checking every point before anything runs…")
-    if isinstance(executor, ClusterExecutor):  # the devices are the nodes': they check them
-        sweep = Sweep(grid, folder, check=partial(check_runnable, devices=False))
-        executor.skip_unrunnable(sweep.runnable)
-    else:
-        sweep = Sweep(grid, folder)
+    sweep = Sweep(grid, folder, points=_expand(grid, executor))
     print_skipped(sweep.points, err)
     runnable = sweep.runnable
     if dry_run:
@@ -203,16 +217,8 @@ def _execute_points(
     done = len(runnable) - len(todo)
     already = f" ({done} already done)" if done else ""
     err.print(f"running {len(todo)} point(s) into '{folder}'{already}", highlight=False)
-    try:
-        with SweepProgress(err) as progress:
-            outcome = sweep.run(executor, progress, resume=resume)
-    except ClusterLostError as exc:
-        err.print(
-            f"[bold red]{escape(str(exc))}[/]: the points that finished are saved in {folder}; "
-            f"continue with plmprof sweep --resume --output {folder} --executor ray",
-            highlight=False,
-        )
-        return EXIT_FAILED
+    with SweepProgress(err) as progress:
+        outcome = sweep.run(executor, progress, resume=resume)
     out.print(points_table(outcome.points, f"plmprof sweep: {folder}"))
     written = ", ".join(str(folder / n) for n in (SWEEP_FILE, SWEEP_CSV, REPORT_FILE))
     out.print(f"wrote {written}", highlight=False)
@@ -234,18 +240,17 @@ def _execute_points(
 
 def _execute_max_batch(
     grid: SweepGrid,
-    output: Path | None,
+    folder: Path,
     resume: bool,
     dry_run: bool,
     limit: int,
     err: Console,
     out: Console,
-    runner: Runner,
+    executor: Executor,
 ) -> int:
     check_search(grid, limit)
-    folder = output or default_folder("plmprof-max-batch")
     err.print(f"grid: {grid.describe()}; checking every point before anything runs…")
-    points = expand(grid)
+    points = _expand(grid, executor)
     print_skipped(points, err)
     runnable = [p for p in points if p.status != SKIPPED]
     if dry_run:
@@ -265,7 +270,7 @@ def _execute_max_batch(
             points,
             grid.measure_options(),
             folder,
-            executor=LocalExecutor(runner),
+            executor=executor,
             limit=limit,
             on_search=announce,
             on_event=progress,
