@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from statistics import fmean
 from typing import Any, TypeVar
 
-from profilers.telemetry.samples import GpuSample, NeuronCoreSample, TelemetrySample
+from profilers.telemetry.samples import GpuSample, HpuSample, NeuronCoreSample, TelemetrySample
 
 T = TypeVar("T")
 
@@ -36,6 +36,12 @@ _GPU_FIELDS: dict[str, Callable[[GpuSample], float | None]] = {
     "power_w": lambda g: g.power_w,
     "temperature_c": lambda g: g.temperature_c,
     "sm_clock_mhz": lambda g: g.sm_clock_mhz,
+}
+_HPU_FIELDS: dict[str, Callable[[HpuSample], float | None]] = {
+    "utilization_pct": lambda h: h.utilization_pct,
+    "memory_used_bytes": lambda h: h.memory_used_bytes,
+    "power_w": lambda h: h.power_w,
+    "temperature_c": lambda h: h.temperature_c,
 }
 _CORE_FIELDS: dict[str, Callable[[NeuronCoreSample], float | None]] = {
     "utilization_pct": lambda c: c.utilization_pct,
@@ -71,4 +77,6 @@ def summarize_utilization(
         else None,
         "gpus": gpu_rows,
         "neuron_cores": _per_index(cores, lambda c: c.index, _CORE_FIELDS),
+        # Gaudi cards by module id (a run's hpu:N), as HLML or hl-smi reported them.
+        "hpus": _per_index([h for s in inside for h in s.hpus], lambda h: h.module, _HPU_FIELDS),
     }

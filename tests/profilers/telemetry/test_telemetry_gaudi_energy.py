@@ -1,5 +1,5 @@
-"""Energy per sequence on Gaudi: HLML's counter, else sampled power (hl-smi), for the cards the
-run was pinned to."""
+"""Energy per sequence on Gaudi (HLML's counter, else sampled power from hl-smi, for the cards the
+run was pinned to) and the cards' utilisation over the measured window."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from profilers.session import build_monitor
 from profilers.telemetry.energy import energy_between
 from profilers.telemetry.host import HostSampler
 from profilers.telemetry.samples import HpuSample, TelemetrySample
+from profilers.utilization import summarize_utilization
 
 pytestmark = pytest.mark.hpu
 
@@ -91,3 +92,11 @@ def test_a_gaudi_run_without_telemetry_says_why_in_its_notes(
     )
     assert capfd.readouterr().out == ""  # pyhlml's print never reaches stdout
     monitor.close()
+
+
+def test_utilisation_per_card_over_the_window() -> None:
+    summary = summarize_utilization(_samples(True), 10.5, 12.0)
+    assert summary is not None and summary["samples"] == 2
+    by_module = {row["index"]: row for row in summary["hpus"]}
+    assert by_module[3]["power_w"] == {"mean": 400.0, "max": 400.0}
+    assert by_module[2]["power_w"]["mean"] == 100.0
