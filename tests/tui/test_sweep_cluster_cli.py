@@ -79,6 +79,8 @@ def test_each_point_runs_on_a_node_that_is_named(
         assert result.environment["node"]["host"] in point["node"]
     assert len(fake.submitted) == 3 and max(fake.running_peak.values()) == 1
     assert "report.md" in out
+    rows = [line for line in out.splitlines() if "esm2_t6_8M-cpu" in line]
+    assert len(rows) == 3 and all(" host-" in row and " ok " in row for row in rows)
 
 
 def test_a_lost_node_loses_nothing(

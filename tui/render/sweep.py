@@ -119,23 +119,27 @@ def plan_table(points: list[SweepPoint], title: str) -> Table:
 
 
 def points_table(points: list[SweepPoint], title: str) -> Table:
+    """One row per point; a ``node`` column when points ran on a cluster."""
     table = Table(title=title)
+    nodes = any(point.node for point in points)
     for name, justify in (
         ("#", "right"),
         ("point", "left"),
+        *((("node", "left"),) if nodes else ()),
         ("status", "left"),
         ("seq/s", "right"),
         ("p50 ms", "right"),
         ("p99 ms", "right"),
         ("RSS MB", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)
     for point in points:
         figures = point.figures
         status = point.status + (" (resumed)" if point.resumed else "")
         table.add_row(
             str(point.index),
             point.label,
+            *((point.node or "–",) if nodes else ()),
             status,
             *(
                 format_value(figures.get(k))
