@@ -1,6 +1,7 @@
 """The device panel, in the spirit of nvitop and neuron-top: per GPU utilisation, memory, power
 against its limit, temperature and clocks; per NeuronCore utilisation and the device memory
-breakdown; host CPU per core and memory; and a utilisation history."""
+breakdown; per Gaudi card utilisation, memory, power and temperature; host CPU per core and
+memory; and a utilisation history."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Label
 
-from profilers.telemetry.samples import GpuSample, HostSample, NeuronSample, TelemetrySample
+from profilers.telemetry.samples import (
+    GpuSample,
+    HostSample,
+    HpuSample,
+    NeuronSample,
+    TelemetrySample,
+)
 from tui.widgets.history import LiveHistory
 from tui.widgets.trend import Trend
 from tui.widgets.units import BUSY, NA, meter, number, ratio, size, size_pair
@@ -69,6 +76,26 @@ def gpu_text(gpu: GpuSample, width: int) -> Text:
     temperature = NA if gpu.temperature_c is None else f"{gpu.temperature_c:.0f} °C"
     text.append(f" · {temperature}", style=_temperature_style(gpu.temperature_c))
     text.append(f" · SM {number(gpu.sm_clock_mhz)} MHz · mem {number(gpu.memory_clock_mhz)} MHz\n")
+    return text
+
+
+def hpu_text(card: HpuSample, width: int) -> Text:
+    """One Gaudi card: utilisation and memory meters, power and temperature."""
+    text = Text()
+    text.append(f"Gaudi{card.index}", style="bold")
+    module = "" if card.module_id is None else f" · module {card.module_id}"
+    text.append(f" {card.name or 'Intel Gaudi'}{module} ({card.source})\n")
+    bar_width = max(6, width - 28)
+    memory = size_pair(card.memory_used_bytes, card.memory_total_bytes)
+    busy = _fraction(card.utilization_pct)
+    text.append_text(meter(" util ", busy, bar_width, _pct(card.utilization_pct), BUSY))
+    text.append("\n")
+    used = ratio(card.memory_used_bytes, card.memory_total_bytes)
+    text.append_text(meter(" mem  ", used, bar_width, memory))
+    temperature = NA if card.temperature_c is None else f"{card.temperature_c:.0f} °C"
+    text.append(f"\n power {number(card.power_w)} W · ")
+    text.append(temperature, style=_temperature_style(card.temperature_c))
+    text.append("\n")
     return text
 
 
@@ -171,6 +198,8 @@ def devices_text(telemetry: TelemetrySample | None, width: int) -> Text:
         text.append_text(gpu_text(gpu, width))
     if telemetry.neuron is not None:
         text.append_text(neuron_text(telemetry.neuron, width))
+    for card in telemetry.hpus:
+        text.append_text(hpu_text(card, width))
     if telemetry.host is not None:
         text.append_text(host_text(telemetry.host, width))
     text.rstrip()
