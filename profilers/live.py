@@ -24,9 +24,9 @@ HISTOGRAM_BINS = 120
 
 
 def _progress(spec: RunSpec, record: WorkerRecord, measured_s: float) -> float:
-    if record.status is not None:
+    if record.status == "ok":
         return 1.0
-    if record.phase != "measuring":
+    if record.phase not in ("measuring", "done"):  # a stopped worker keeps what it reached
         return 0.0
     if spec.passes is not None and record.loaded is not None:
         share = len(record.loaded.batches[record.index :: spec.workers])

@@ -13,7 +13,7 @@ from profilers.telemetry.samples import TelemetrySample
 class WorkerState:
     index: int
     device: str
-    phase: str  # starting, loading, warming, measuring, done
+    phase: str  # starting, loading, compiling, warming, measuring, done
     status: str | None
     iterations: int
     rss_bytes: int | None
@@ -62,9 +62,15 @@ class Snapshot:
 
     @property
     def phase(self) -> str:
-        """The phase of the least advanced worker (``PHASES`` order), ``done`` when all are."""
+        """The phase of the least advanced worker (``PHASES`` order); once all ended, ``done`` or
+        the status of a worker that did not end ok (``interrupted``, ``oom``…)."""
         phases = {w.phase for w in self.workers}
-        return next((phase for phase in PHASES if phase in phases), "done")
+        running = next((phase for phase in PHASES if phase in phases), None)
+        if running is not None:
+            return running
+        # Ended: say how (interrupted, oom, …) when a worker did not end ok, never a plain "done".
+        ended = [w.status for w in self.workers if w.status not in (None, "ok")]
+        return str(ended[0]) if ended else "done"
 
     @property
     def time_left_s(self) -> float | None:

@@ -90,6 +90,34 @@ def test_dry_run_lists_points_and_skips_without_running(
     assert runner.ran == [] and list(tmp_path.iterdir()) == []
 
 
+def test_point_tables_fit_80_columns_with_a_column_per_axis(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake: Callable[..., FakeRunner],
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    fake()
+    argv = ["sweep", "--dtypes", "fp32,bf16", "--batch-sizes", "1,4", *FAST]
+    code, out, _ = run([*argv, "--dry-run"], capsys)
+    assert code == 0
+    code, done, err = run([*argv, "-o", "out"], capsys)
+    assert code == 0
+    for table in (out, done):
+        lines = table.splitlines()
+        assert max(len(line) for line in lines) <= 80
+        header = next(line for line in lines if "batch" in line)
+        assert "dtype" in header and "…" not in table
+        rows = [line.split("│")[1:4] for line in lines if line.startswith("│")]
+        cells = {tuple(cell.strip() for cell in row) for row in rows}
+        assert cells == {
+            ("1", "fp32", "1"),
+            ("2", "fp32", "4"),
+            ("3", "bf16", "1"),
+            ("4", "bf16", "4"),
+        }
+    assert "#2 dtype=fp32 batch=4" in err  # the finished-point lines name points the same way
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

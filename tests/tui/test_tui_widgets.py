@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.export import format_value
 from profilers.stats import histogram_of_sorted, min_samples
+from profilers.telemetry.samples import TelemetrySample
 from tui.render.summary import STATUS_WORDS
 from tui.screens.compare import compare_cell, ratio
 from tui.screens.setup import FormValues, pick_device, spec_from_form
@@ -33,6 +35,8 @@ def test_units_read_as_a_person_writes_them() -> None:
     assert ms(None) == "–"
     assert number(69_333.0) == "69,333"
     assert number(0.95, "J") == "0.95 J"
+    assert number(0.0487, "seq/s") == "0.0487 seq/s"  # significant figures, not "0.0"
+    assert number(12.34) == "12.3"
     assert size(448_000_000) == "448 MB"
     assert size(12_000_000_000) == "12.0 GB"
     assert size_pair(12e9, 32e9) == "12.0/32.0 GB"
@@ -232,3 +236,14 @@ def test_no_device_runtime_is_loaded_on_import(module: str) -> None:
     code = f"import sys, {module}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_memory_after_the_run_shows_no_zero_rss_and_the_devices_panel_sample() -> None:
+    ended = snapshot(phase="done", status="interrupted")
+    later = host_sample()
+    later = dataclasses.replace(later, memory_used_bytes=later.memory_used_bytes // 2)
+    text = memory_text(ended, RunSpec(), 37, TelemetrySample(t=200.0, host=later)).plain
+    assert "0 B" not in text and "workers ended" in text
+    host_memory = size_pair(later.memory_used_bytes, later.memory_total_bytes)
+    assert host_memory in text and host_memory in host_text(later, 80).plain
+    assert all(len(line) <= 37 for line in text.splitlines())

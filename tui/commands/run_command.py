@@ -25,14 +25,22 @@ EXIT_OK, EXIT_FAILED_RUN, EXIT_INTERRUPTED = 0, 1, 130
 
 
 class LiveOutput:
-    """Draws the status line on stderr (in place on a terminal, every few seconds otherwise) and
-    streams snapshots as JSON lines when asked."""
+    """Draws the status line on stderr and streams snapshots as JSON lines when asked.
+
+    On a terminal: one line, rewritten in place and cut to the terminal's width (a wrapped line
+    cannot be rewritten). Elsewhere (a log, a pipe): a line when the phase changes and every
+    ``PLAIN_EVERY_S`` seconds, never wrapped, so a log holds a few lines per run.
+    """
+
+    PLAIN_EVERY_S = 15.0
 
     def __init__(self, console: Console, live_json: TextIO | None) -> None:
         self.console = console
         self.live_json = live_json
         self.terminal = console.is_terminal
         self._last_plain = 0.0
+        self._last_phase = ""
+        self._pending = ""
 
     def __call__(self, snapshot: Snapshot) -> None:
         if self.live_json is not None:
@@ -40,15 +48,28 @@ class LiveOutput:
             self.live_json.flush()
         line = status_line(snapshot)
         if self.terminal:
-            self.console.file.write("\r\033[2K" + line)
+            width = max(20, self.console.width - 1)
+            cut = line if len(line) <= width else line[: width - 1] + "…"
+            self.console.file.write("\r\033[2K" + cut)
             self.console.file.flush()
-        elif time.monotonic() - self._last_plain >= 2.0:
-            self.console.print(line, markup=False)
-            self._last_plain = time.monotonic()
+            return
+        now = time.monotonic()
+        if snapshot.phase != self._last_phase or now - self._last_plain >= self.PLAIN_EVERY_S:
+            self._write_plain(line)
+            self._last_plain, self._last_phase = now, snapshot.phase
+        else:
+            self._pending = line
+
+    def _write_plain(self, line: str) -> None:
+        self.console.file.write(line + "\n")
+        self.console.file.flush()
+        self._pending = ""
 
     def close(self) -> None:
         if self.terminal:
             self.console.file.write("\n")
+        elif self._pending:  # the last state seen, so a log ends on the run's final figures
+            self._write_plain(self._pending)
         if self.live_json not in (None, sys.stdout):
             assert self.live_json is not None
             self.live_json.close()

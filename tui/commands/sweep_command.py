@@ -46,6 +46,7 @@ from profilers.sweep.nodes import NodeInfo
 from tui.options import AXIS_FLAGS
 from tui.render.sweep import (
     SweepProgress,
+    axis_names,
     plan_table,
     points_table,
     print_skipped,
@@ -217,7 +218,7 @@ def _execute_points(
     done = len(runnable) - len(todo)
     already = f" ({done} already done)" if done else ""
     err.print(f"running {len(todo)} point(s) into '{folder}'{already}", highlight=False)
-    with SweepProgress(err) as progress:
+    with SweepProgress(err, axis_names(sweep.points)) as progress:
         outcome = sweep.run(executor, progress, resume=resume)
     out.print(points_table(outcome.points, f"plmprof sweep: {folder}"))
     written = ", ".join(str(folder / n) for n in (SWEEP_FILE, SWEEP_CSV, REPORT_FILE))
@@ -259,7 +260,7 @@ def _execute_max_batch(
     if not runnable:
         raise InvalidInputError(f"no point of the grid can run here ({len(points)} skipped)")
     prepare_folder(folder, resume)
-    with SweepProgress(err) as progress:
+    with SweepProgress(err, axis_names(points)) as progress:
 
         def announce(point: SweepPoint) -> None:
             progress.console.print(

@@ -23,7 +23,7 @@ from profilers.result import Result
 from profilers.snapshot import Snapshot
 from profilers.work import coverage_label
 from tui.render.training import training_rows
-from tui.widgets.units import NA, ms
+from tui.widgets.units import NA, ms, number, size
 
 STATUS_WORDS: dict[str, str] = {
     Status.OK: "finished",
@@ -43,12 +43,12 @@ def status_line(snapshot: Snapshot) -> str:
     if latency is not None:
         parts.append(f"p50 {ms(latency.p50)} p99 {ms(latency.p99)}")
     if snapshot.sequences_per_s is not None:
-        parts.append(f"{snapshot.sequences_per_s:.1f} seq/s")
+        parts.append(number(snapshot.sequences_per_s, "seq/s"))
     if snapshot.training is not None:
         parts.append(f"loss {snapshot.training['last_loss']:.4f}")
     rss = [w.rss_bytes for w in snapshot.workers if w.rss_bytes]
     if rss:
-        parts.append(f"RSS {max(rss) / 1e6:.0f} MB")
+        parts.append(f"RSS {size(max(rss))}")
     telemetry = snapshot.telemetry
     if telemetry is not None and telemetry.gpus:
         gpu = telemetry.gpus[0]
@@ -93,8 +93,8 @@ def result_table(result: Result) -> Table:
         _row("sequences/s", rate.get("sequences_per_s")),
         _row("tokens/s", rate.get("tokens_per_s")),
         _row("residues/s", rate.get("residues_per_s")),
-        _row("peak RSS", memory.get("max_ram"), "MB"),
-        _row("peak allocated", memory.get("max_allocated"), "MB"),
+        ("peak RSS", _mb(memory.get("max_ram"))),
+        ("peak allocated", _mb(memory.get("max_allocated"))),
         ("weights", weights_label(memory)),
         _row("useful MFU", _pct(efficiency.get("useful_mfu")), "%"),
         _row("energy per sequence", energy.get("joules_per_sequence"), "J"),
@@ -108,6 +108,11 @@ def result_table(result: Result) -> Table:
     if result.message:
         table.add_row("message", result.message)
     return table
+
+
+def _mb(megabytes: float | None) -> str:
+    """A Result's MB (10⁶ bytes) figure in the units every screen uses (MB, GB)."""
+    return size(None if megabytes is None else megabytes * 1e6)
 
 
 def _pct(fraction: float | None) -> float | None:

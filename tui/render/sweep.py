@@ -21,7 +21,7 @@ from profilers.export import format_value
 from profilers.layout import SKIPPED
 from profilers.sweep import SweepEvent, SweepPoint
 from tui.render.summary import STATUS_WORDS
-from tui.widgets.units import duration
+from tui.widgets.units import duration, number
 
 
 def time_left(seconds: float | None) -> str:
@@ -31,8 +31,9 @@ def time_left(seconds: float | None) -> str:
 class SweepProgress:
     """A rich progress bar on stderr with the time left, and one line per finished point."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, axes: list[str]) -> None:
         self.console = console
+        self.axes = axes
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -58,17 +59,19 @@ class SweepProgress:
         left = time_left(event.time_left_s)
         point = event.point
         if event.kind == "point_started" and point is not None and point.node:
-            line = f"{'started':>11}  {point.label} on {point.node}"
+            line = f"{'started':>11}  {point_words(point, self.axes)} on {point.node}"
             self.progress.console.print(line, markup=False, highlight=False)
         if event.kind in ("point_started", "snapshot") and point is not None:
             detail = f" on {point.node}" if point.node else ""
             if event.snapshot is not None:
                 rate = event.snapshot.sequences_per_s
-                detail = f" {event.snapshot.phase}" + (f" {rate:.1f} seq/s" if rate else "")
-            self.progress.update(self.task, description=f"{point.label}{detail}", left=left)
+                detail = f" {event.snapshot.phase}" + (f" {number(rate, 'seq/s')}" if rate else "")
+            words = point_words(point, self.axes)
+            self.progress.update(self.task, description=f"{words}{detail}", left=left)
         elif event.kind == "point_finished" and point is not None:
             self.progress.update(self.task, completed=event.done, left=left)
-            self.progress.console.print(finished_line(point), markup=False, highlight=False)
+            line = finished_line(point, self.axes)
+            self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
         elif event.kind == "probe_started" and point is not None:
             self.progress.update(self.task, description=f"probe batch {point.index}", left="")
         elif event.kind == "probe_finished" and point is not None:
@@ -78,9 +81,9 @@ class SweepProgress:
             self.progress.update(self.task, completed=event.done, description="done", left="")
 
 
-def finished_line(point: SweepPoint) -> str:
+def finished_line(point: SweepPoint, axes: list[str]) -> str:
     words = STATUS_WORDS.get(point.status, point.status)
-    line = f"{point.status:>11}  {point.label}"
+    line = f"{point.status:>11}  {point_words(point, axes)}"
     figures = point.figures
     if point.status == Status.OK and figures:
         line += (
@@ -109,36 +112,84 @@ def print_skipped(points: list[SweepPoint], err: Console) -> None:
         err.print(f"  - {reason} (points {shown}{more})", markup=False, highlight=False)
 
 
-def plan_table(points: list[SweepPoint], title: str) -> Table:
-    table = Table(title=title)
-    for name in ("#", "point", "status", "reason"):
-        table.add_column(name, justify="right" if name == "#" else "left")
+# Short headers for the settings a grid varies (the rest: the field name, spaced).
+_AXIS_HEADERS = {
+    "batch_size": "batch",
+    "seq_len": "len",
+    "token_budget": "tokens",
+    "attention": "attn",
+    "num_sequences": "seqs",
+    "memory_limit_mb": "mem MB",
+    "duration_s": "secs",
+    "prune_layers": "-layers",
+    "prune_heads": "-heads",
+}
+
+
+def axis_names(points: list[SweepPoint]) -> list[str]:
+    """The settings that tell the points apart (every grid axis), batch size always among
+    them: a row must say which point it is without a cut-off slug."""
+    names: dict[str, None] = {}
     for point in points:
-        table.add_row(str(point.index), point.label, point.status, point.reason or "")
+        names.update(dict.fromkeys(point.settings))
+    names.setdefault("batch_size")
+    return list(names)
+
+
+def axis_value(point: SweepPoint, name: str) -> str:
+    if name in point.settings:
+        value = point.settings[name]
+    else:
+        value = getattr(point.spec, name, None) if point.spec is not None else None
+    if isinstance(value, list | tuple):
+        return ",".join(map(str, value))
+    return "–" if value is None else str(value)
+
+
+def point_words(point: SweepPoint, names: list[str]) -> str:
+    """``#3 dtype=bf16 batch=4``: a point in one short line."""
+    values = " ".join(f"{_AXIS_HEADERS.get(n, n)}={axis_value(point, n)}" for n in names)
+    return f"#{point.index} {values}"
+
+
+def axes_table(points: list[SweepPoint], title: str) -> tuple[Table, list[str]]:
+    table = Table(title=title, caption="# = the point's index in sweep.json and sweep.csv")
+    table.add_column("#", justify="right", no_wrap=True)
+    names = axis_names(points)
+    for name in names:
+        table.add_column(_AXIS_HEADERS.get(name, name.replace("_", " ")), no_wrap=True)
+    return table, names
+
+
+def plan_table(points: list[SweepPoint], title: str) -> Table:
+    table, names = axes_table(points, title)
+    table.add_column("status", no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for point in points:
+        table.add_row(
+            str(point.index),
+            *(axis_value(point, n) for n in names),
+            point.status,
+            point.reason or "",
+        )
     return table
 
 
 def points_table(points: list[SweepPoint], title: str) -> Table:
-    """One row per point; a ``node`` column when points ran on a cluster."""
-    table = Table(title=title)
+    """One row per point: its axis values, a ``node`` column when points ran on a cluster."""
+    table, names = axes_table(points, title)
     nodes = any(point.node for point in points)
-    for name, justify in (
-        ("#", "right"),
-        ("point", "left"),
-        *((("node", "left"),) if nodes else ()),
-        ("status", "left"),
-        ("seq/s", "right"),
-        ("p50 ms", "right"),
-        ("p99 ms", "right"),
-        ("RSS MB", "right"),
-    ):
-        table.add_column(name, justify=justify)
+    if nodes:
+        table.add_column("node")
+    table.add_column("status")
+    for name in ("seq/s", "p50 ms", "p99 ms", "RSS MB"):
+        table.add_column(name, justify="right", no_wrap=True)
     for point in points:
         figures = point.figures
         status = point.status + (" (resumed)" if point.resumed else "")
         table.add_row(
             str(point.index),
-            point.label,
+            *(axis_value(point, n) for n in names),
             *((point.node or "–",) if nodes else ()),
             status,
             *(

@@ -38,12 +38,14 @@ class LivePane(VerticalScroll):
         self.query_one(LatencyPanel).show(snapshot, history)
         self.query_one(ThroughputPanel).show(snapshot, history)
         self.query_one(DistributionPanel).show(snapshot)
-        self.query_one(MemoryPanel).show(snapshot, run.spec if run is not None else None)
+        running = run is not None and run.result is None
+        live = snapshot.telemetry if snapshot is not None and running else None
+        telemetry = live or idle or _last(run)  # one sample for both panels: they agree
+        spec = run.spec if run is not None else None
+        self.query_one(MemoryPanel).show(snapshot, spec, telemetry)
         self.query_one(WorkersPanel).show(snapshot)
         self.query_one(TrainingPanel).show(snapshot)
-        running = run is not None and run.result is None
-        telemetry = snapshot.telemetry if snapshot is not None and running else None
-        self.query_one(DevicePanel).show(telemetry or idle or _last(run), history)
+        self.query_one(DevicePanel).show(telemetry, history)
 
 
 def _last(run: LiveRun | None) -> TelemetrySample | None:

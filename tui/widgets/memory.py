@@ -51,30 +51,44 @@ def device_memory(
     return []
 
 
-def memory_text(snapshot: Snapshot | None, spec: RunSpec | None, width: int) -> Text:
+def memory_text(
+    snapshot: Snapshot | None,
+    spec: RunSpec | None,
+    width: int,
+    telemetry: TelemetrySample | None = None,
+) -> Text:
+    """RSS, allocator peaks and the device memory bar. ``telemetry`` is the sample the devices
+    panel shows (so both panels agree); without it, the snapshot's own."""
     text = Text()
     workers = snapshot.workers if snapshot else ()
     peak_rss = _sum([w.rss_bytes for w in workers])
+    telemetry = telemetry or (snapshot.telemetry if snapshot else None)
+    ended = bool(workers) and all(w.status is not None for w in workers)
     host = snapshot.telemetry.host if snapshot and snapshot.telemetry else None
-    now_rss = _sum(list(host.process_rss_bytes.values())) if host else None
-    text.append(f"{'RSS':<10}", style="bold")
-    text.append(f"now {size(now_rss)} · peak {size(peak_rss)}\n")
+    now_rss = _sum(list(host.process_rss_bytes.values())) if host and not ended else None
+    narrow = width < 44
+    label = 6 if narrow else 10
+    text.append(f"{'RSS':<{label}}", style="bold")
+    if ended:  # no process is left to measure: never "now 0 B"
+        text.append(f"peak {size(peak_rss)} · workers ended\n")
+    else:
+        text.append(f"now {size(now_rss)} · peak {size(peak_rss)}\n")
     allocated = _sum([w.device_allocated_bytes for w in workers])
     reserved = _sum([w.device_reserved_bytes for w in workers])
-    text.append(f"{'allocator':<10}", style="bold")
+    text.append(f"{'alloc' if narrow else 'allocator':<{label}}", style="bold")
     if allocated is None and reserved is None:
         text.append(NA + " (no device allocator)" if snapshot else NA, style="dim")
     else:
-        text.append(f"peak {size(allocated)} · reserved {size(reserved)}")
-    rows = device_memory(spec, snapshot.telemetry if snapshot else None)
+        text.append(f"peak {size(allocated)} · {'res.' if narrow else 'reserved'} {size(reserved)}")
+    rows = device_memory(spec, telemetry)
     if not rows:
-        text.append(f"\n{'device':<10}", style="bold")
+        text.append(f"\n{'device':<{label}}", style="bold")
         text.append(NA, style="dim")
-    for label, used, total in rows:
+    for name, used, total in rows:
         figure = size_pair(used, total)
-        bar_width = max(4, width - 8 - 4 - len(figure))
+        bar_width = max(4, width - label - 4 - len(figure))
         text.append("\n")
-        text.append_text(meter(f"{label:<8}", ratio(used, total), bar_width, figure))
+        text.append_text(meter(f"{name:<{label - 2}}", ratio(used, total), bar_width, figure))
     return text
 
 
@@ -87,13 +101,20 @@ class MemoryPanel(Widget):
         super().__init__(id=id, classes=classes)
         self.snapshot: Snapshot | None = None
         self.spec: RunSpec | None = None
+        self.telemetry: TelemetrySample | None = None
 
     def on_mount(self) -> None:
         self.border_title = "memory"
 
-    def show(self, snapshot: Snapshot | None, spec: RunSpec | None) -> None:
-        self.snapshot, self.spec = snapshot, spec
+    def show(
+        self,
+        snapshot: Snapshot | None,
+        spec: RunSpec | None,
+        telemetry: TelemetrySample | None = None,
+    ) -> None:
+        self.snapshot, self.spec, self.telemetry = snapshot, spec, telemetry
         self.refresh(layout=True)
 
     def render(self) -> RenderableType:
-        return memory_text(self.snapshot, self.spec, self.content_size.width or 40)
+        width = self.content_size.width or 40
+        return memory_text(self.snapshot, self.spec, width, self.telemetry)

@@ -26,17 +26,11 @@ def ms(seconds: float | None) -> str:
 
 
 def number(value: float | None, unit: str = "") -> str:
-    """A rate or count with sensible precision and thousands separators."""
+    """A rate or count: three significant figures below 100 (``12.3``, ``0.0487``), whole
+    numbers with thousands separators above; never a zero for a small non-zero value."""
     if value is None:
         return NA
-    if value == 0 or abs(value) >= 100:
-        text = f"{value:,.0f}"
-    elif abs(value) >= 10:
-        text = f"{value:.1f}"
-    elif abs(value) >= 0.01:
-        text = f"{value:.2f}"
-    else:
-        text = f"{value:.2g}"
+    text = f"{value:,.0f}" if value == 0 or abs(value) >= 100 else f"{value:.3g}"
     return f"{text} {unit}".rstrip()
 
 
