@@ -37,6 +37,7 @@ def test_units_read_as_a_person_writes_them() -> None:
     assert number(0.95, "J") == "0.95 J"
     assert number(0.0487, "seq/s") == "0.0487 seq/s"  # significant figures, not "0.0"
     assert number(12.34) == "12.3"
+    assert number(99.97) == "100"
     assert size(448_000_000) == "448 MB"
     assert size(12_000_000_000) == "12.0 GB"
     assert size_pair(12e9, 32e9) == "12.0/32.0 GB"

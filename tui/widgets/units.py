@@ -26,11 +26,18 @@ def ms(seconds: float | None) -> str:
 
 
 def number(value: float | None, unit: str = "") -> str:
-    """A rate or count: three significant figures below 100 (``12.3``, ``0.0487``), whole
-    numbers with thousands separators above; never a zero for a small non-zero value."""
+    """A rate or count with thousands separators, and below 1 three significant figures
+    (``0.0487``, not ``0.05`` or ``0.0``): a small non-zero value never reads as zero."""
     if value is None:
         return NA
-    text = f"{value:,.0f}" if value == 0 or abs(value) >= 100 else f"{value:.3g}"
+    if value == 0 or abs(value) >= 99.95:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    elif abs(value) >= 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3g}"
     return f"{text} {unit}".rstrip()
 
 
