@@ -14,6 +14,7 @@ from typing import Any
 
 from engines.errors import InvalidInputError
 from engines.messages import Status
+from profilers.coerce import number
 from profilers.labels import unbacked_percentiles
 from profilers.result import Result
 from profilers.sections import Sections
@@ -32,8 +33,14 @@ class Metric:
     def value(self, result: Result) -> float | None:
         """The figure in this metric's unit, or None when the Result has none."""
         section_name, figure = self.path
-        section = getattr(Sections.of(result), section_name)
-        value = None if section is None else getattr(section, figure)
+        if section_name == "training":  # a training run's own section: dotted path, plain data
+            found: Any = result.training
+            for key in figure.split("."):
+                found = found.get(key) if isinstance(found, Mapping) else None
+            value = number(found)
+        else:
+            section = getattr(Sections.of(result), section_name)
+            value = None if section is None else getattr(section, figure)
         return None if value is None else float(value) * self.scale
 
 
@@ -50,9 +57,17 @@ METRICS: tuple[Metric, ...] = (
     Metric("mfu", "useful MFU", "%", ("efficiency", "useful_mfu"), 100, True),
     Metric("energy", "energy per sequence", "J", ("energy", "joules_per_sequence"), 1, False),
     Metric("cost", "cost per 1M sequences", "USD", ("cost", "per_million_sequences"), 1, False),
+    Metric("step", "training step p50", "ms", ("training", "step_time.p50"), 1000, False),
+    Metric("steps", "training steps/s", "steps/s", ("training", "steps_per_s"), 1, True),
+    Metric("forward", "forward p50", "ms", ("training", "phases.forward.p50_s"), 1000, False),
+    Metric("backward", "backward p50", "ms", ("training", "phases.backward.p50_s"), 1000, False),
+    Metric("optimizer", "optimizer p50", "ms", ("training", "phases.optimizer.p50_s"), 1000, False),
+    Metric("accuracy", "held-out accuracy", "%", ("training", "evaluation.accuracy"), 100, True),
+    Metric("ttt", "time to train", "h", ("training", "time_to_train.hours"), 1, False),
+    Metric("optstate", "optimizer state", "MB", ("training", "memory.optimizer_state"), 1, False),
 )
 BY_KEY = {m.key: m for m in METRICS}
-GATE_METRICS = ("throughput", "p50", "p99")
+GATE_METRICS = ("throughput", "p50", "p99", "step")
 # Settings that make two runs different experiments (shown when they differ).
 _SPEC_SHOWN = (
     "model",
@@ -72,6 +87,13 @@ _SPEC_SHOWN = (
     "workers",
     "threads",
     "weights",
+    "mode",
+    "task",
+    "finetune",
+    "grad_checkpointing",
+    "optimizer",
+    "lr",
+    "grad_accum",
 )
 _ENV_SHOWN = ("host", "cpu", "instance_type", "torch", "transformers", "plmprof", "cuda_driver")
 

@@ -23,6 +23,10 @@ MISSING = "–"
 def optimizations(spec: Mapping[str, Any]) -> str:
     """dtype and every optimization a run used, in one line (``fp16 int8-dynamic sdpa``)."""
     parts = [str(spec.get("dtype", "fp32"))]
+    if spec.get("mode") == "training":  # a training run's weights are fp32, dtype is autocast
+        parts.insert(0, f"train-{spec.get('task')}-{spec.get('finetune')}")
+        if spec.get("grad_checkpointing"):
+            parts.append("checkpointing")
     if spec.get("autocast"):
         parts.append("autocast")
     if spec.get("int8", "none") != "none":

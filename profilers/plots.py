@@ -16,6 +16,7 @@ from typing import Any
 
 from engines.errors import InvalidInputError, UnsupportedError
 from profilers.report import ModelReport, Report, Row, batch_series
+from profilers.report.training import TrainingRow
 
 Series = dict[str, list[tuple[float, float]]]
 _PERCENTILES: tuple[tuple[str, Callable[[Row], float | None], str], ...] = (
@@ -132,6 +133,31 @@ def plot_memory(model: ModelReport, folder: Path) -> Drawn:
     return _finish(figure, axes, path, "memory", model.model, title, ylabel)
 
 
+def plot_training(rows: Sequence[TrainingRow], folder: Path) -> list[Drawn]:
+    """Training seq/s and peak memory against batch size, one line per model, workload and
+    training setup (model size is in the label)."""
+    drawn = []
+    for kind, value, ylabel in (
+        ("training-throughput", lambda r: r.sequences_per_s, "training sequences/s"),
+        ("training-memory", lambda r: r.peak_memory_mb, "peak memory, MB"),
+    ):
+        series: dict[str, list[tuple[float, float]]] = {}
+        for row in rows:
+            y = value(row)
+            if row.status == "ok" and row.batch_size is not None and y is not None:
+                size = f"{(row.parameters or 0) / 1e6:.0f}M"
+                label = f"{row.model} ({size}) {row.workload} {row.setup}"
+                series.setdefault(label, []).append((float(row.batch_size), y))
+        if not series:
+            continue
+        figure, axes = _new_axes()
+        _lines(axes, {k: sorted(v) for k, v in series.items()})
+        path = folder / f"{kind}.png"
+        title = f"{ylabel} against batch size"
+        drawn.append(_finish(figure, axes, path, kind, "training", title, ylabel))
+    return drawn
+
+
 def _colors() -> Sequence[Any]:
     from matplotlib import rcParams
 
@@ -148,4 +174,5 @@ def draw_report(report: Report, folder: str | Path) -> list[Drawn]:
             continue
         for plot in (plot_throughput, plot_latency, plot_memory):
             drawn.append(plot(model, target))
+    drawn.extend(plot_training(report.training, target))
     return drawn

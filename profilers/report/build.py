@@ -13,6 +13,7 @@ from profilers.layout import SKIPPED
 from profilers.report.analysis import ModelReport, model_report
 from profilers.report.loading import LoadedResults
 from profilers.report.rows import Row, environment_of, row_of, spec_of, workload_label
+from profilers.report.training import TrainingRow, training_rows
 from profilers.result import Result
 from profilers.sections import Sections
 
@@ -29,6 +30,7 @@ class Report:
     max_batch: list[dict[str, Any]]
     results: list[tuple[str, Result]] = field(repr=False, default_factory=list)
     plots: list[tuple[str, str]] = field(default_factory=list)  # (title, path)
+    training: list[TrainingRow] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         def name(row: Row | None) -> str | None:
@@ -70,6 +72,7 @@ class Report:
             "unreadable": [{"file": f, "reason": why} for f, why in self.unreadable],
             "max_batch": self.max_batch,
             "plots": [{"title": t, "path": p} for t, p in self.plots],
+            "training": [r.to_dict() for r in self.training],
         }
 
 
@@ -200,4 +203,5 @@ def build_report(loaded: LoadedResults) -> Report:
         unreadable=list(loaded.unreadable),
         max_batch=[dict(s) for s in max_batch],
         results=list(loaded.results),
+        training=training_rows(loaded.results),
     )

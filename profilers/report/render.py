@@ -13,6 +13,7 @@ from profilers.export import COLUMNS, format_value, markdown_table, summary_row
 from profilers.report.analysis import ModelReport
 from profilers.report.build import Report
 from profilers.report.rows import Row
+from profilers.report.training import training_markdown
 
 REPORT_FORMATS = ("md", "csv", "json")
 
@@ -154,6 +155,8 @@ def to_markdown(report: Report) -> str:
     ]
     for model in report.models:
         lines.append(_model_markdown(model))
+    if report.training:
+        lines.append(training_markdown(report.training, markdown_table))
     if report.max_batch:
         lines.append("## Largest batch that fits\n")
         rows = [
