@@ -310,7 +310,7 @@ class ClusterExecutor:
             for event in run.stop(STOPPED):
                 yield self._point_run(by_index[event.key], event, options, started)
         except ClusterLostError:
-            run.stop("the Ray cluster was lost")  # points still running stay to be run again
+            run.stop("the cluster was lost")  # points still running stay to be run again
             raise
         finally:
             run.stop(STOPPED)  # the sweep closed the iterator early: run nothing more

@@ -80,6 +80,8 @@ class NodePlanner:
         return need
 
     def _fits(self, spec: RunSpec, node: NodeInfo, free: Mapping[str, float]) -> bool:
+        if node.resources.get("CPU", 0) <= 0:
+            return False  # a node declared with no CPUs (a head node kept free) runs no point
         need = self.request(spec, node)
         return all(free.get(name, 0.0) >= amount for name, amount in need.items())
 
@@ -87,7 +89,11 @@ class NodePlanner:
         """Why no alive node (other than those in ``avoid``) could ever run ``spec`` (None when
         one can)."""
         family = device_family(spec)
-        alive = [n for n in self.nodes.values() if n.node_id not in self.dead | set(avoid)]
+        alive = [
+            n
+            for n in self.nodes.values()
+            if n.node_id not in self.dead | set(avoid) and n.resources.get("CPU", 0) > 0
+        ]
         if any(self._fits(spec, n, n.resources) for n in alive):
             return None
         resource = FAMILY_RESOURCE.get(family, "CPU")

@@ -71,6 +71,14 @@ def test_cpu_points_take_cpu_nodes_first_and_accelerator_points_their_nodes() ->
     assert planner.pick(spec("cpu")) in (GPU_NODE, NEURON_NODE)  # the CPU node is busy
 
 
+def test_a_node_declared_with_no_cpus_runs_no_point() -> None:
+    head = NodeInfo("h" * 16, "head", resources={"CPU": 0.0, "GPU": 1.0})
+    planner = NodePlanner([head, CPU_NODE])
+    assert planner.pick(spec("cpu")) == CPU_NODE and planner.pick(spec("cuda")) is None
+    assert NodePlanner([head]).missing(spec("cpu")) == "no node of the cluster has CPUs"
+    assert NodePlanner([head]).missing(spec("cuda")) == "no node of the cluster has GPUs"
+
+
 def test_exclusive_nodes_run_one_point_at_a_time() -> None:
     cluster = FakeCluster([GPU_NODE])
     ends = run_all(cluster, [spec("cuda", b) for b in (1, 2, 3)])
