@@ -133,7 +133,10 @@ def parse_size_mb(text: str) -> int:
     unit = (match.group(2) or "").lower() if match else None
     if match is None or unit not in _UNIT_MB:
         raise InvalidInputError(f"cannot read memory size '{text}'; write e.g. 4GB or 512MB")
-    return max(1, round(float(match.group(1)) * _UNIT_MB[unit]))
+    megabytes = float(match.group(1)) * _UNIT_MB[unit]
+    if megabytes <= 0:
+        raise InvalidInputError(f"memory size '{text}' must be more than 0")
+    return max(1, round(megabytes))
 
 
 def parse_devices(text: str) -> tuple[str, ...]:

@@ -32,12 +32,14 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class WorkerTask:
-    """What the parent hands one worker process; ``env`` is set before any runtime loads."""
+    """What the parent hands one worker process; ``env`` is set before any runtime loads;
+    ``parent_pid`` is the process the worker dies with (``engines.worker.die_with_parent``)."""
 
     spec: dict[str, object]
     index: int
     device: str
     env: dict[str, str]
+    parent_pid: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engines.errors import InvalidInputError
 from profilers.coerce import integer, number, text
+from profilers.files import dumps
 from profilers.labels import unbacked_percentiles
 from profilers.result import Result
 from profilers.sections import Sections
@@ -165,7 +165,7 @@ def format_value(value: Any) -> str:
 
 def to_json(results: Sequence[Result]) -> str:
     payload: Any = results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results]
-    return json.dumps(payload, indent=2) + "\n"
+    return dumps(payload, indent=2) + "\n"
 
 
 def to_csv(results: Sequence[Result]) -> str:

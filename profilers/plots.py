@@ -8,13 +8,15 @@ file exists. pyplot is not used (no global state, no display needed).
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines.errors import InvalidInputError, UnsupportedError
+from engines.errors import UnsupportedError
+from profilers.files import check_target, write_bytes
 from profilers.report import ModelReport, Report, Row, batch_series
 from profilers.report.training import TrainingRow
 
@@ -48,6 +50,7 @@ class Drawn:
     xlabel: str
     ylabel: str
     series: Series
+    png: bytes = field(default=b"", repr=False)
 
 
 def _slug(text: str) -> str:
@@ -75,18 +78,15 @@ def _finish(
     axes.grid(True, alpha=0.3)
     if axes.get_lines():
         axes.legend(fontsize="small")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=110)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write the plot '{path}': {exc}") from None
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=110)
     drawn = {
         str(line.get_label()): [
             (float(x), float(y)) for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True)
         ]
         for line in axes.get_lines()
     }
-    return Drawn(kind, model, path, title, "batch size", ylabel, drawn)
+    return Drawn(kind, model, path, title, "batch size", ylabel, drawn, png.getvalue())
 
 
 def _lines(
@@ -164,8 +164,10 @@ def _colors() -> Sequence[Any]:
     return list(rcParams["axes.prop_cycle"].by_key().get("color", [None]))
 
 
-def draw_report(report: Report, folder: str | Path) -> list[Drawn]:
-    """Every plot of every model that has ok points with a fixed batch size, saved in ``folder``."""
+def draw_report(report: Report, folder: str | Path, *, overwrite: bool = False) -> list[Drawn]:
+    """Every plot of every model that has ok points with a fixed batch size, saved in ``folder``
+    by plmprof's file policy (``profilers.files``; existing plots replaced only with
+    ``overwrite``)."""
     require_matplotlib()
     target = Path(folder)
     drawn = []
@@ -175,4 +177,8 @@ def draw_report(report: Report, folder: str | Path) -> list[Drawn]:
         for plot in (plot_throughput, plot_latency, plot_memory):
             drawn.append(plot(model, target))
     drawn.extend(plot_training(report.training, target))
+    for done in drawn:  # all drawn before any is written: a refusal leaves no half set
+        check_target(done.path, overwrite=overwrite)
+    for done in drawn:
+        write_bytes(done.path, done.png, overwrite=overwrite)
     return drawn

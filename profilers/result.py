@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from engines.errors import InvalidInputError
 from engines.failures import classify
 from profilers.coerce import describe
+from profilers.files import dumps, read_text, write_text
 from profilers.sections import SECTIONS, read_workers
 
 if TYPE_CHECKING:
@@ -100,17 +99,15 @@ class Result:
         self.notes.extend(f"on loading: {note}" for note in notes)
         return notes
 
-    def save(self, path: str | Path) -> Path:
-        """Write as JSON atomically (a crash never leaves half a file)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=target.parent, suffix=".tmp", delete=False, encoding="utf-8"
-        ) as handle:
-            json.dump(self.to_dict(), handle, indent=2)
-            handle.write("\n")
-        os.replace(handle.name, target)
-        return target
+    def to_json(self) -> str:
+        """Strict JSON (a non-finite figure is ``null``)."""
+        return dumps(self.to_dict(), indent=2) + "\n"
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write as JSON by plmprof's file policy (``profilers.files``): atomically, never through
+        a symbolic link, never over an existing file unless ``overwrite``. Raises ``WriteError``
+        (disk full, read-only) with no temporary file left behind."""
+        return write_text(Path(path), self.to_json(), overwrite=overwrite)
 
 
 def failed_result(spec: RunSpec, options: MeasureOptions, exc: Exception) -> Result:
@@ -131,9 +128,11 @@ def failed_result(spec: RunSpec, options: MeasureOptions, exc: Exception) -> Res
 def load_result(path: str | Path) -> Result:
     source = Path(path)
     try:
-        data = json.loads(source.read_text(encoding="utf-8"))
+        data = json.loads(read_text(source))
     except FileNotFoundError:
         raise InvalidInputError(f"result file '{source}' does not exist") from None
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read '{source}': {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"'{source}' is not a plmprof result (not JSON: {exc})") from None
     if not isinstance(data, dict):

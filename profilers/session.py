@@ -7,17 +7,20 @@ import multiprocessing as mp
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from engines.host_limits import check_host
 from engines.messages import BatchDone, Status, StepDone, WorkerTask
 from engines.placement import place
 from engines.preflight import check_runnable
 from engines.spec import RunSpec
-from engines.worker import worker_main
+from engines.worker import STOP_SIGNALS, worker_main
 from profilers.collector import RunCollector
 from profilers.environment import describe_environment
 from profilers.finalize import RunClock, build_result, resolve_price
@@ -81,15 +84,24 @@ class Session:
         self._host = HostSampler(rapl=RaplReader())
         self._monitor = monitor
         self._stop_requested_at: float | None = None
+        self._warnings: list[str] | None = None
         self.collector = RunCollector(spec.worker_devices())
 
     def stop(self) -> None:
         if self._stop_requested_at is None:
             self._stop_requested_at = time.monotonic()
 
+    def preflight(self) -> list[str]:
+        """Raise ``PlmprofError`` for a run that cannot work here, before anything starts;
+        return the warnings the Result will carry (e.g. more CPU workers than cores)."""
+        if self._warnings is None:
+            check_runnable(self.spec)
+            self._warnings = check_host(self.spec)
+        return self._warnings
+
     def run(self) -> Result:
-        """Preflight (raises ``PlmprofError`` before anything starts), then the run itself."""
-        check_runnable(self.spec)
+        """Preflight (unless done), then the run itself."""
+        warnings = self.preflight()
         price = resolve_price(self.options)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         environment = describe_environment()
@@ -116,6 +128,7 @@ class Session:
             price,
             monitor.reasons() if monitor else {},
         )
+        result.notes.extend(warnings)
         if monitor is not None and owned:
             monitor.close()  # ends neuron-monitor, shuts NVML down, closes /proc files
         return result
@@ -126,7 +139,9 @@ class Session:
         for index, device in enumerate(devices):
             same_family = sum(d.partition(":")[0] == device.partition(":")[0] for d in devices)
             placement = place(device, index, same_family, dict(os.environ))
-            task = WorkerTask(self.spec.to_dict(), index, placement.device, placement.env)
+            task = WorkerTask(
+                self.spec.to_dict(), index, placement.device, placement.env, os.getpid()
+            )
             parent_end, child_end = context.Pipe(duplex=False)
             process = context.Process(
                 target=self.worker_target,
@@ -144,8 +159,15 @@ class Session:
 
     def _run_workers(self, clock: RunClock, monitor: TelemetryMonitor | None, price: Any) -> None:
         context = mp.get_context("spawn")
+        with stop_signals_held():  # multiprocessing's helper process keeps them held for good
+            resource_tracker.ensure_running()
         stop = context.Event()
-        workers = self._start_workers(context, stop)
+        workers: list[tuple[BaseProcess, Connection]] = []
+        try:
+            with stop_signals_held():
+                workers = self._start_workers(context, stop)
+        except KeyboardInterrupt:  # a stop signal that came while the workers started
+            self.stop()
         open_pipes = {conn: index for index, (_, conn) in enumerate(workers)}
         next_snapshot = time.monotonic()
         try:
@@ -229,6 +251,19 @@ class Session:
             monitor.history(since=clock.first_batch) if monitor and clock.first_batch else [],
             price,
         )
+
+
+@contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """Hold (block) Ctrl-C, SIGTERM and SIGHUP while child processes start. A child inherits the
+    mask, so a stop signal sent to the whole process group (a terminal's Ctrl-C or hang-up)
+    cannot kill it before it ignores them itself (``engines.worker``); this process receives
+    its own when the mask is lifted, as a ``KeyboardInterrupt`` on leaving the block."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _death_message(process: BaseProcess) -> str:

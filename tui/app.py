@@ -243,7 +243,7 @@ class PlmprofApp(App[list[Result]]):
         run.result = result
         try:
             run.saved = result.save(self.results_dir / f"{result.run_id}.json")
-        except OSError as exc:
+        except PlmprofError as exc:
             run.save_error = str(exc)
             self.notify(f"could not save the result: {exc}", severity="error")
         self.table.add_result(result)

@@ -17,6 +17,7 @@ from engines.errors import PlmprofError
 from profilers.cost import ON_DEMAND
 from profilers.options import MeasureOptions
 from tui.options import (
+    Force,
     InstanceType,
     Output,
     PeakTflops,
@@ -87,6 +88,7 @@ def run(**flags: Any) -> None:
             flags["live_json"],
             flags["results_dir"],
             err,
+            flags["force"],
         )
     )
 
@@ -108,6 +110,7 @@ app.command("run")(
                 None,
             ),
             parameter("results_dir", ResultsDir, Path("plmprof-results")),
+            parameter("force", Force, False),
         ],
     )
 )
@@ -158,14 +161,17 @@ app.command("compile")(
 def sweep(**flags: Any) -> None:
     """Run a grid of configurations (comma lists make axes), one Result per point, and a report."""
     from tui.commands.sweep_command import ExecutorChoice, execute_sweep
+    from tui.stop_signals import StopSignals
 
     own = ("grid", "output", "resume", "dry_run", "max_batch", "max_batch_limit")
     grid, output, resume, dry_run, max_batch, limit = (flags.pop(name) for name in own)
     cluster = ("executor", "ray_address", "exclusive_nodes", "point_timeout")
     choice = ExecutorChoice(*(flags.pop(name) for name in cluster))
-    raise typer.Exit(
-        execute_sweep(flags, grid, output, resume, dry_run, max_batch, limit, err, choice=choice)
-    )
+    with StopSignals() as signals:  # SIGTERM and SIGHUP stop the sweep as Ctrl-C does
+        code = execute_sweep(
+            flags, grid, output, resume, dry_run, max_batch, limit, err, choice=choice
+        )
+    raise typer.Exit(signals.exit_code(code))
 
 
 app.command("sweep")(
@@ -275,11 +281,12 @@ def report(
     plots_dir: Annotated[
         Path | None, typer.Option(help="Where plots go (default: beside --output).")
     ] = None,
+    force: Force = False,
 ) -> None:
     """Benchmark tables from saved Results: setup, best settings, Pareto front, speed-ups."""
     from tui.commands.report_command import execute_report
 
-    raise typer.Exit(execute_report(results_dir, export, output, plots, plots_dir, err))
+    raise typer.Exit(execute_report(results_dir, export, output, plots, plots_dir, err, force))
 
 
 @app.command()

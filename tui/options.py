@@ -111,6 +111,9 @@ PriceKind = Annotated[
 PeakTflops = Annotated[float | None, typer.Option(help="Peak TFLOP/s for MFU.")]
 TelemetryInterval = Annotated[float, typer.Option(help="Seconds between samples.")]
 ResultsDir = Annotated[Path, typer.Option(help="Every run's JSON Result is also saved here.")]
+Force = Annotated[
+    bool, typer.Option("--force", help="Overwrite files that exist (never a symbolic link).")
+]
 Output = Annotated[
     str | None, typer.Option("--output", "-o", help="File to write, or - for stdout.")
 ]

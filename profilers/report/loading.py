@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import InvalidInputError, PlmprofError
+from profilers.files import read_text
 from profilers.layout import MAX_BATCH_FILE, MAX_BATCH_KIND, PROBES_FOLDER, SWEEP_FILE, SWEEP_KIND
 from profilers.result import Result, load_result
 
@@ -30,8 +31,11 @@ class LoadedResults:
 
 def _read_side_file(path: Path, kind: str, loaded: LoadedResults) -> dict[str, Any] | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_text(path))
+    except OSError as exc:
+        loaded.unreadable.append((path.name, f"cannot read: {exc.strerror or exc}"))
+        return None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         loaded.unreadable.append((path.name, f"not JSON: {exc}"))
         return None
     if not isinstance(data, dict) or data.get("kind") != kind:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 from engines.errors import InvalidInputError
 from profilers.export import COLUMNS, format_value, markdown_table, summary_row
+from profilers.files import dumps
 from profilers.report.analysis import ModelReport
 from profilers.report.build import Report
 from profilers.report.rows import Row
@@ -268,5 +268,5 @@ def render_report(report: Report, fmt: str) -> str:
     if fmt not in REPORT_FORMATS:
         raise InvalidInputError(f"report format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}")
     if fmt == "json":
-        return json.dumps(report.to_dict(), indent=2) + "\n"
+        return dumps(report.to_dict(), indent=2) + "\n"
     return to_csv(report) if fmt == "csv" else to_markdown(report)

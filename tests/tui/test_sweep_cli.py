@@ -394,7 +394,7 @@ def test_compare_with_a_failed_reference_exits_2(
     a, b = pair(tmp_path, 100.0)
     code, _, err = run(["compare", b, a], capsys)
     assert code == 0
-    make_result(RunSpec(seq_len=32), "oom").save(a)
+    make_result(RunSpec(seq_len=32), "oom").save(a, overwrite=True)
     code, _, err = run(["compare", a, b], capsys)
     assert code == 2 and "cannot be the reference" in err
 

@@ -101,7 +101,10 @@ def open_app(
     """Run the app, then print its runs. ``options``: how runs are measured (price, peak)."""
     from rich.console import Console
 
+    from profilers.files import check_folder
     from tui.app import create_app
+
+    check_folder(results_dir)  # before the app opens: a run's Result must have a place to go
 
     sample, close = machine_sampler()
     try:

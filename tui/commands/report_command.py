@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from engines.errors import InvalidInputError
+from profilers.files import check_target, write_text
 from profilers.report import REPORT_FORMATS, build_report, load_folder, render_report
-from profilers.sweep import write_text_atomic
 
 
 def _plots_folder(results: Path, output: str | None, plots_dir: Path | None) -> Path:
@@ -31,9 +31,13 @@ def execute_report(
     plots: bool,
     plots_dir: Path | None,
     err: Console,
+    force: bool = False,
 ) -> int:
     if export not in REPORT_FORMATS:  # checked before anything is read
         raise InvalidInputError(f"--export '{export}' is not one of {', '.join(REPORT_FORMATS)}")
+    if output not in (None, "-"):
+        assert output is not None
+        check_target(Path(output), overwrite=force)
     if plots:
         from profilers.plots import require_matplotlib
 
@@ -45,7 +49,7 @@ def execute_report(
         from profilers.plots import draw_report
 
         folder = _plots_folder(results_dir, output, plots_dir)
-        drawn = draw_report(report, folder)
+        drawn = draw_report(report, folder, overwrite=force)
         base = Path(output).parent if output not in (None, "-") else Path.cwd()
         assert base is not None
         report.plots = [(d.title, os.path.relpath(d.path, base)) for d in drawn]
@@ -59,9 +63,6 @@ def execute_report(
         sys.stdout.flush()
         return 0
     assert output is not None
-    try:
-        write_text_atomic(Path(output), text)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write '{output}': {exc.strerror or exc}") from None
+    write_text(Path(output), text, overwrite=force)
     err.print(f"wrote {output}", highlight=False)
     return 0

@@ -15,17 +15,16 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 from engines.errors import PlmprofError
 from profilers.export import render
+from profilers.files import write_text
 from profilers.result import Result
 
 FORMATS = (("json", "JSON"), ("csv", "CSV"), ("md", "Markdown"))
 
 
-def write_export(results: list[Result], fmt: str, path: Path) -> Path:
-    """Render ``results`` with ``profilers.export.render`` and write them to ``path``."""
-    text = render(results, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+def write_export(results: list[Result], fmt: str, path: Path, overwrite: bool = False) -> Path:
+    """Render ``results`` with ``profilers.export.render`` and write them to ``path`` by
+    plmprof's file policy (``profilers.files``)."""
+    return write_text(path, render(results, fmt), overwrite=overwrite)
 
 
 class ExportScreen(ModalScreen[Path | None]):
@@ -39,6 +38,7 @@ class ExportScreen(ModalScreen[Path | None]):
         self.everything = everything
         self.directory = directory
         self.fmt = "json"
+        self._confirmed: Path | None = None  # an existing file the user chose to replace
 
     def default_path(self, fmt: str) -> Path:
         return self.directory / f"plmprof-runs.{fmt}"
@@ -92,10 +92,15 @@ class ExportScreen(ModalScreen[Path | None]):
     @on(Input.Submitted, "#export-path")
     def export(self) -> None:
         path = Path(self.query_one("#export-path", Input).value.strip()).expanduser()
+        error = self.query_one("#export-error", Label)
+        if path.is_file() and not path.is_symlink() and self._confirmed != path:
+            self._confirmed = path
+            error.update(Text(f"'{path}' exists: export again to replace it", style="bold"))
+            return
         try:
-            written = write_export(self.chosen(), self.fmt, path)
-        except (OSError, PlmprofError) as exc:
-            self.query_one("#export-error", Label).update(Text(f"✗ {exc}", style="bold red"))
+            written = write_export(self.chosen(), self.fmt, path, overwrite=path == self._confirmed)
+        except PlmprofError as exc:
+            error.update(Text(f"✗ {exc}", style="bold red"))
             return
         self.dismiss(written)
 
