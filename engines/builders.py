@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ from transformers import (
 from transformers.initialization import no_init_weights
 
 from engines.catalog import Family, ModelInfo
-from engines.errors import InvalidInputError, UnsupportedError
+from engines.errors import InvalidInputError
 from engines.protst import ProtSTClassifier
+from engines.weights import cached_config, check_config, check_weights, read_config
 
 ATTENTION_CHOICES = ("eager", "sdpa", "flash_attention_2")
 
@@ -132,31 +134,21 @@ def probe_attention(info: ModelInfo, requested: str) -> tuple[str, str | None]:
 
 
 def _load_local(info: ModelInfo, path: Path, attention: str, device: torch.device) -> nn.Module:
-    if not path.exists():
-        raise InvalidInputError(f"weights path '{path}' does not exist")
+    check_weights(info, str(path))  # again here: the files may have changed since the preflight
     if path.is_file():
-        if path.suffix != ".safetensors":
-            raise InvalidInputError(
-                f"weights file '{path}' is not a .safetensors file; pickled checkpoints are not "
-                "loaded (they can run code). Give a safetensors file or a transformers directory."
-            )
         return _load_safetensors_file(info, path, attention, device)
-    if not (path / "config.json").exists():
-        raise InvalidInputError(f"weights directory '{path}' has no config.json")
-    if info.family is Family.PROTST:
-        raise UnsupportedError(
-            "ProtST weights load from a single .safetensors file of this model's state dict"
-        )
-    model_class = instantiate_class(info)
+    return _from_pretrained(info, str(path), f"'{path}'", attention, device)
+
+
+def _from_pretrained(
+    info: ModelInfo, source: str, name: str, attention: str, device: torch.device
+) -> nn.Module:
     try:
-        model: nn.Module = model_class.from_pretrained(
-            str(path),
-            attn_implementation=attention,
-            use_safetensors=True,
-            local_files_only=True,
+        model: nn.Module = instantiate_class(info).from_pretrained(
+            source, attn_implementation=attention, use_safetensors=True, local_files_only=True
         )
-    except OSError as exc:
-        raise InvalidInputError(f"cannot load weights from '{path}': {exc}") from None
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise InvalidInputError(f"cannot load weights from {name}: {exc}") from None
     return model.to(device)
 
 
@@ -169,6 +161,38 @@ def instantiate_class(info: ModelInfo) -> Any:
 _PREFIXES = ("esm.", "bert.", "encoder_model.", "model.")
 
 
+def check_state_shapes(
+    info: ModelInfo, shapes: Mapping[str, tuple[int, ...]], source: str
+) -> dict[str, str]:
+    """Match a state dict's tensor names (``shapes``: name -> shape) to ``info``'s parameters,
+    prefixes such as ``esm.`` dropped; raise ``InvalidInputError`` when one is missing or has
+    another shape. Returns model name -> name in the file."""
+    with torch.device("meta"):
+        model = instantiate(info, make_config(info))
+    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
+    names: dict[str, str] = {}
+    for key in shapes:
+        name = key
+        if name not in expected:
+            name = next((key[len(p) :] for p in _PREFIXES if key.startswith(p)), key)
+        if name in expected:
+            names[name] = key
+    missing = sorted(k for k in set(expected) - set(names) if not k.endswith("position_ids"))
+    if missing:
+        shown = ", ".join(missing[:5])
+        raise InvalidInputError(
+            f"'{source}' does not match {info.id}: {len(missing)} tensors missing (e.g. {shown})"
+        )
+    wrong = [(n, tuple(shapes[k])) for n, k in sorted(names.items()) if shapes[k] != expected[n]]
+    if wrong:
+        name, shape = wrong[0]
+        raise InvalidInputError(
+            f"'{source}' does not match {info.id}: {len(wrong)} tensors have other shapes "
+            f"(e.g. {name}: {list(shape)} in the file, {list(expected[name])} in {info.id})"
+        )
+    return names
+
+
 def _load_safetensors_file(
     info: ModelInfo, path: Path, attention: str, device: torch.device
 ) -> nn.Module:
@@ -178,21 +202,9 @@ def _load_safetensors_file(
         state = load_file(str(path))
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise InvalidInputError(f"'{path}' is not a readable safetensors file: {exc}") from None
+    names = check_state_shapes(info, {k: tuple(v.shape) for k, v in state.items()}, str(path))
     model = _build_random(info, attention, torch.device("cpu"), seed=0)
-    expected = set(model.state_dict())
-    renamed = {}
-    for key, value in state.items():
-        name = key
-        if name not in expected:
-            name = next((key[len(p) :] for p in _PREFIXES if key.startswith(p)), key)
-        renamed[name] = value
-    missing = sorted(k for k in expected - set(renamed) if not k.endswith("position_ids"))
-    if missing:
-        shown = ", ".join(missing[:5])
-        raise InvalidInputError(
-            f"'{path}' does not match {info.id}: {len(missing)} tensors missing (e.g. {shown})"
-        )
-    model.load_state_dict({k: v for k, v in renamed.items() if k in expected}, strict=False)
+    model.load_state_dict({name: state[key] for name, key in names.items()}, strict=False)
     return model.to(device)
 
 
@@ -225,15 +237,6 @@ def build_model(
 
 
 def _load_from_cache(info: ModelInfo, attention: str, device: torch.device) -> nn.Module:
-    if info.family is Family.PROTST:
-        raise UnsupportedError("ProtST loads only from a local .safetensors file (--weights PATH)")
-    try:
-        model: nn.Module = instantiate_class(info).from_pretrained(
-            info.hub_id, attn_implementation=attention, local_files_only=True
-        )
-    except OSError:
-        raise InvalidInputError(
-            f"{info.hub_id} is not in the local Hugging Face cache; plmprof never downloads "
-            "weights. Use --weights random, or a local path."
-        ) from None
-    return model.to(device)
+    config = cached_config(info)  # refuses a model that is not cached, before transformers looks
+    check_config(info, read_config(config), f"the cached {info.hub_id}")
+    return _from_pretrained(info, info.hub_id, f"the cached {info.hub_id}", attention, device)

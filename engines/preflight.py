@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from engines.catalog import get_model_info
 from engines.spec import RunSpec
 from engines.training.xla import check_xla
+from engines.weights import check_weights
 
 if TYPE_CHECKING:
     from engines.inputs import PlannedWorkload
@@ -47,4 +48,6 @@ def check_runnable(spec: RunSpec, *, devices: bool = True) -> PlannedWorkload:
         elif family == "hpu":
             check_hpu_run(spec, device)
     check_optimizations(spec)
+    if devices:  # the weights are files of this host, like its devices
+        check_weights(info, spec.weights)
     return planned
