@@ -6,6 +6,7 @@ The TUI form, the CLI flags and a sweep grid all produce one; nothing else confi
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -303,7 +304,9 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if value is None or value <= 0:
+    if value is None or not math.isfinite(value):
+        raise InvalidInputError(f"{name} must be a finite number (got {value})")
+    if value <= 0:
         raise InvalidInputError(f"{name} must be greater than 0 (got {value})")
 
 

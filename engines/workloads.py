@@ -22,6 +22,9 @@ from engines.fasta import read_fasta
 from engines.sequences import STANDARD_RESIDUES, Protein
 
 DEFAULT_COUNT = 256
+# Largest synthetic workload generated: about 1.5 GB of memory at the largest.
+MAX_SEQUENCES = 1_000_000
+MAX_RESIDUES = 100_000_000
 UNIREF50_MEDIAN = 280
 UNIREF50_SIGMA = 0.6
 UNIREF50_MIN = 30
@@ -37,6 +40,7 @@ def synthetic(seq_len: int, count: int, seed: int) -> list[Protein]:
     """``count`` random sequences of ``seq_len`` standard residues, named ``synthetic_<i>``."""
     _check_positive("sequence length", seq_len)
     _check_positive("sequence count", count)
+    _check_size(count, count * seq_len)
     return _random_proteins([seq_len] * count, np.random.default_rng(seed))
 
 
@@ -49,6 +53,7 @@ def from_distribution(spec: str, count: int | None, seed: int) -> list[Protein]:
     """
     if count is not None:
         _check_positive("sequence count", count)
+        _check_size(count, count)
     rng = np.random.default_rng(seed)
     name, _, argument = spec.strip().lower().partition(":")
     if name == "proteome" and not argument:
@@ -133,6 +138,7 @@ def truncate(
 
 
 def _random_proteins(lengths: Sequence[int], rng: np.random.Generator) -> list[Protein]:
+    _check_size(len(lengths), sum(lengths))
     codes = _ALPHABET[rng.integers(0, len(_ALPHABET), size=sum(lengths))]
     text = codes.tobytes().decode("ascii")
     proteins: list[Protein] = []
@@ -141,6 +147,16 @@ def _random_proteins(lengths: Sequence[int], rng: np.random.Generator) -> list[P
         proteins.append(Protein(f"synthetic_{index}", text[start : start + length]))
         start += length
     return proteins
+
+
+def _check_size(count: int, residues: int) -> None:
+    """Refuse a synthetic workload too large to generate (it would exhaust memory first)."""
+    if count > MAX_SEQUENCES or residues > MAX_RESIDUES:
+        raise InvalidInputError(
+            f"a synthetic workload of {count:,} sequences ({residues:,} residues) is more than "
+            f"plmprof generates (at most {MAX_SEQUENCES:,} sequences, {MAX_RESIDUES:,} residues); "
+            "lower --batch-size, --token-budget, --seq-len or --num-seqs (a run makes 4 batches)"
+        )
 
 
 def _check_positive(what: str, value: int) -> None:

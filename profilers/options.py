@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from engines.errors import InvalidInputError
 from profilers.cost import PRICE_KINDS
+
+_POSITIVE = ("telemetry_interval_s", "snapshot_interval_s", "window_s")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.removesuffix("_s").replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,11 @@ class MeasureOptions:
     neuron_monitor: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("telemetry_interval_s", "snapshot_interval_s", "window_s"):
+        for name in ("price_per_hour", "peak_tflops", *_POSITIVE):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise InvalidInputError(f"{_flag(name)} must be a finite number (got {value})")
+        for name in _POSITIVE:
             value = getattr(self, name)
             if not value > 0:
                 raise InvalidInputError(f"{name.replace('_', ' ')} must be > 0 (got {value})")

@@ -9,6 +9,7 @@ hl-smi for Gaudi, or recorded neuron-monitor / hl-smi files played back) and han
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterable
@@ -128,9 +129,9 @@ class TopMonitor:
         hl_smi_replay: str | os.PathLike[str] | None = None,
         gaudi: GaudiSource | None = None,
     ) -> None:
-        if not interval_s >= MIN_INTERVAL_S:  # also refuses NaN
+        if not MIN_INTERVAL_S <= interval_s < math.inf:  # also refuses NaN
             raise InvalidInputError(
-                f"--interval must be at least {MIN_INTERVAL_S} s (got {interval_s})"
+                f"--interval must be at least {MIN_INTERVAL_S} s and finite (got {interval_s})"
             )
         self.interval_s = float(interval_s)
         self._replay_file = None if neuron_replay is None else str(neuron_replay)

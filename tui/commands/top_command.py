@@ -9,7 +9,6 @@ Drawing is ``tui.render.top``; key presses ``tui.commands.keys``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ from rich.live import Live
 from rich.text import Text
 
 from engines.errors import InvalidInputError
+from profilers.files import dumps
 from profilers.top import TopMonitor, TopSnapshot
 from tui.commands.keys import KeyReader, stdin_fd
 from tui.render.top import render_top
@@ -73,7 +73,7 @@ def batch_view(top: TopMonitor, console: Console, count: int | None) -> None:
 
 def json_lines(top: TopMonitor, out: TextIO, count: int | None) -> None:
     for snapshot in _frames(top, count, _sleep):
-        out.write(json.dumps(snapshot.to_dict()) + "\n")
+        out.write(dumps(snapshot.to_dict()) + "\n")
         out.flush()
 
 
