@@ -130,6 +130,9 @@ def test_a_profiler_failure_is_a_saved_result_not_a_traceback(
         def __init__(self, *args: object, **kwargs: object) -> None:
             pass
 
+        def preflight(self) -> list[str]:
+            return []
+
         def run(self) -> None:
             raise RuntimeError("the sampler thread died")
 
