@@ -107,7 +107,7 @@ def test_an_unwritable_live_json_path_exits_2_before_any_run(
 def _fake_session(monkeypatch: pytest.MonkeyPatch) -> None:
     import tui.commands.run_command as run_command
 
-    def session(spec: RunSpec, options: MeasureOptions, *, on_snapshot: Any) -> Session:
+    def session(spec: RunSpec, options: MeasureOptions, *, on_snapshot: Any = None) -> Session:
         return Session(spec, OPTIONS, on_snapshot=on_snapshot, worker_target=sleeping_worker)
 
     monkeypatch.setattr(run_command, "Session", session)
