@@ -70,7 +70,7 @@ def test_each_point_runs_on_a_node_that_is_named(
     assert "host-a (node aaaaaaaa): 2 CPU" in err
     assert "3 of 6 points cannot run here and are skipped" in err
     assert "no node of the cluster has GPUs (points 4, 5, 6)" in err
-    assert "started esm2_t6_8M-cpu" in err and " on host-" in err
+    assert "started #1 device=cpu batch=1 on host-" in err
     saved = points(tmp_path / "s")
     assert [p["status"] for p in saved] == ["ok"] * 3 + ["skipped"] * 3
     assert {p["node"] for p in saved[:3]} == {"host-a (node aaaaaaaa)", "host-b (node bbbbbbbb)"}
@@ -79,8 +79,8 @@ def test_each_point_runs_on_a_node_that_is_named(
         assert result.environment["node"]["host"] in point["node"]
     assert len(fake.submitted) == 3 and max(fake.running_peak.values()) == 1
     assert "report.md" in out
-    rows = [line for line in out.splitlines() if "esm2_t6_8M-cpu" in line]
-    assert len(rows) == 3 and all(" host-" in row and " ok " in row for row in rows)
+    rows = [line for line in out.splitlines() if " host-" in line]  # the node column
+    assert len(rows) == 3 and all(" ok " in row for row in rows)
 
 
 def test_a_lost_node_loses_nothing(
