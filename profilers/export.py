@@ -159,7 +159,9 @@ def format_value(value: Any) -> str:
             return f"{value:,.0f}"
         if abs(value) >= 1:
             return f"{value:.2f}"
-        return f"{value:.3g}"
+        text = f"{value:.3g}"
+        # A value just under 1 (a cosine of 0.99956) must not read as exactly 1.
+        return f"{value:.6g}" if abs(float(text)) == 1 else text
     return str(value)
 
 

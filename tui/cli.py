@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from engines.errors import PlmprofError
+from engines.errors import InvalidInputError, PlmprofError
 from profilers.cost import ON_DEMAND
 from profilers.options import MeasureOptions
 from tui.options import (
@@ -41,6 +41,7 @@ app = typer.Typer(
     invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: no "<bool>" after flags, no boxes to wrap
 )
 err = Console(stderr=True, highlight=False)
 
@@ -54,13 +55,25 @@ def root(
     peak_tflops: PeakTflops = None,
 ) -> None:
     """With no command, open the interactive profiler (these options are for it)."""
-    if ctx.invoked_subcommand is None:
-        from tui.commands.interactive import open_app
+    if ctx.invoked_subcommand is not None:
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("results_dir", "price_per_hour", "instance_type", "peak_tflops")
+            # typer's own ParameterSource enum: compared by name
+            if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
+        ]
+        if given:  # a subcommand would silently ignore them: say where they go instead
+            raise InvalidInputError(
+                f"{', '.join(given)} before the command is for the interactive app; "
+                f"put it after the command: plmprof {ctx.invoked_subcommand} {given[0]} …"
+            )
+        return
+    from tui.commands.interactive import open_app
 
-        options = MeasureOptions(
-            price_per_hour=price_per_hour, instance_type=instance_type, peak_tflops=peak_tflops
-        )
-        open_app(results_dir, options)
+    options = MeasureOptions(
+        price_per_hour=price_per_hour, instance_type=instance_type, peak_tflops=peak_tflops
+    )
+    open_app(results_dir, options)
 
 
 def _measure_options(flags: dict[str, Any]) -> MeasureOptions:

@@ -527,3 +527,10 @@ def test_a_sweep_over_several_hosts_is_grouped_by_hardware(tmp_path: Path) -> No
     one_host = tmp_path / "one"
     result("a").save(one_host / "a.json")
     assert "### By hardware" not in render_report(build_report(load_folder(one_host)), "md")
+
+
+def test_figures_just_under_one_do_not_read_as_one() -> None:
+    assert format_value(0.99956) == "0.99956"  # a cosine that rounds to 1 at 3 figures
+    assert format_value(0.9999999) == "1"  # beyond six figures it is 1 for every reader
+    assert format_value(0.0487) == "0.0487"
+    assert format_value(0.5) == "0.5"

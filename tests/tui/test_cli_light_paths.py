@@ -59,6 +59,7 @@ CASES = [
     (("sweep", "--grid", "/nonexistent.toml"), 2, "does not exist"),
     (("report", "/nonexistent-folder"), 2, "does not exist"),
     (("compare", "/nonexistent-a.json", "/nonexistent-b.json"), 2, "does not exist"),
+    (("--results-dir", "/tmp/never", "run"), 2, "before the command is for the interactive app"),
 ]
 
 
@@ -69,6 +70,16 @@ def test_answers_without_torch(argv: tuple[str, ...], code: int, words: str) -> 
     assert words in " ".join(text.split()), text
     assert "Traceback" not in text
     assert heavy == [], f"plmprof {' '.join(argv)} imported {heavy}"
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "compile", "report"])
+def test_help_names_values_not_types_of_switches(command: str) -> None:
+    code, _, text = run_light(command, "--help")
+    assert code == 0
+    assert "<bool>" not in text
+    if command == "run":
+        assert "--autocast / --no-autocast" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
 
 
 def test_models_fit_80_columns_uncut() -> None:
