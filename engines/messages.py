@@ -186,8 +186,26 @@ class Finished:
     iterations: int
 
 
+@dataclass(frozen=True)
+class Phase:
+    """The worker entered start-up phase ``name`` at ``t`` (``time.monotonic()``): one of
+    ``STARTUP_PHASES``. Each phase lasts until the next begins; ``warming`` until the first
+    measured batch starts."""
+
+    worker: int
+    name: str
+    t: float
+
+
+# In order: libraries imported (torch, transformers); batches planned and tokenised; model built
+# and its weights loaded or initialised; optimizations applied; compiled (Neuron, torch.compile;
+# only when asked); cold first call and warm-up.
+STARTUP_PHASES = ("importing", "planning", "building", "optimizing", "compiling", "warming")
+
+
 WorkerMessage = (
-    Loaded
+    Phase
+    | Loaded
     | Compiling
     | Compiled
     | WarmedUp

@@ -26,6 +26,7 @@ from engines.messages import (
     Loaded,
     Memory,
     Optimized,
+    Phase,
     Quality,
     Status,
     WarmedUp,
@@ -135,9 +136,11 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
     elif not device.is_cuda and (spec.memory_limit_mb or not (on_neuron or on_hpu)):
         # Neuron and Gaudi runtimes map device memory: their workers are capped only on request.
         cap_address_space(spec.memory_limit_mb)
+    send(Phase(task.index, "planning", time.monotonic()))
     planned = plan_workload(spec, info)
     padded = to_tensors(planned, device.device, limit=_padded_limit(spec))
     reference = _reference(spec, info, planned, padded, device) if spec.quality else None
+    send(Phase(task.index, "building", time.monotonic()))
     built = build_model(
         info,
         weights=spec.weights,
@@ -146,6 +149,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
         dtype=torch.float32 if on_neuron else precision.weights_dtype(spec),
         seed=spec.seed,
     )
+    send(Phase(task.index, "optimizing", time.monotonic()))
     optimized = optimize(
         built.module,
         spec,
@@ -185,6 +189,8 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             ),
         )
     )
+    if on_neuron or spec.compile != "none":
+        send(Phase(task.index, "compiling", time.monotonic()))
     if on_neuron:
         model = neuron.compile_on_worker(task.index, model, info, spec, padded, send)
     items: Sequence[ModelInputs] = packed.rows if packed else padded
@@ -208,6 +214,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             compiled is not None,
             send,
         )
+        send(Phase(task.index, "warming", time.monotonic()))
         _warm_up(task.index, call, items, spec.warmup, device, send)
         if isinstance(reference, quality.Reference):
             outputs = [

@@ -24,7 +24,7 @@ import time
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
 
-from engines.messages import WorkerTask
+from engines.messages import Phase, WorkerTask
 
 _PR_SET_PDEATHSIG = 1
 # What a user sends to stop a run: a worker ignores them (its parent tells it when to stop).
@@ -54,13 +54,14 @@ def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:
     for number in STOP_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held while it started
-    from engines.backends.hpu.bridge import spec_startup_env  # no torch, no bridge
-
-    os.environ.update(task.env)
-    os.environ.update(spec_startup_env(task.spec, task.device))
-    from engines.runner import run_worker
-
     try:
+        conn.send(Phase(task.index, "importing", time.monotonic()))  # the interpreter is up
+        from engines.backends.hpu.bridge import spec_startup_env  # no torch, no bridge
+
+        os.environ.update(task.env)
+        os.environ.update(spec_startup_env(task.spec, task.device))
+        from engines.runner import run_worker
+
         run_worker(task, conn.send, stop.is_set)
     except (BrokenPipeError, EOFError):  # the parent is gone: nobody to report to
         pass

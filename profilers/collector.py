@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from engines.messages import (
     Loaded,
     Memory,
     Optimized,
+    Phase,
     Quality,
     Status,
     StepDone,
@@ -54,6 +56,9 @@ class WorkerRecord:
     detail: str = ""
     iterations: int = 0
     pid: int | None = None
+    spawned_at: float | None = None  # when the parent started the process (monotonic)
+    startup: list[tuple[str, float]] = field(default_factory=list)  # (phase, began) in order
+    first_start: float | None = None  # the first measured batch's start
     # Training runs: every step in order (warm-up ones too) and the worker's training facts.
     steps: list[StepDone] = field(default_factory=list)
     training: dict[str, Any] | None = None
@@ -79,6 +84,9 @@ class RunCollector:
     def handle(self, message: WorkerMessage) -> None:
         record = self.workers[message.worker]
         match message:
+            case Phase():
+                record.phase = message.name
+                record.startup.append((message.name, message.t))
             case BatchDone():
                 self._timed(record, message.start, message.end, (message.batch,))
             case StepDone():
@@ -119,6 +127,8 @@ class RunCollector:
             raise ValueError(f"worker {record.index} sent a batch before its plan")
         batches = [record.loaded.batches[n] for n in numbers]
         sequences = sum(b.sequences for b in batches)
+        if record.first_start is None:
+            record.first_start = start
         record.iterations += 1
         for number in numbers:
             self.batch_counts[(record.index, number)] += 1
@@ -152,6 +162,7 @@ class RunCollector:
     def mark_loading(self, index: int, pid: int | None) -> None:
         record = self.workers[index]
         record.pid = pid
+        record.spawned_at = time.monotonic()
         if record.phase == "starting":
             record.phase = "loading"
 

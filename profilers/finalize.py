@@ -185,6 +185,21 @@ def _quality_section(collector: RunCollector) -> dict[str, Any] | None:
     }
 
 
+def startup_phases(record: WorkerRecord) -> list[dict[str, Any]]:
+    """Where one worker's time went before it measured: the process start (spawn to the worker's
+    first word), then each phase it reported, each lasting until the next began (``warming``
+    until the first measured batch started). Seconds on the shared monotonic clock."""
+    marks = list(record.startup)
+    if record.spawned_at is not None and marks:
+        marks.insert(0, ("process start", record.spawned_at))
+    ends = [t for _, t in marks[1:]] + [record.first_start]
+    return [
+        {"phase": name, "seconds": end - began}
+        for (name, began), end in zip(marks, ends, strict=True)
+        if end is not None
+    ]
+
+
 def _timing_section(collector: RunCollector, clock: RunClock) -> dict[str, Any]:
     records = list(collector.workers.values())
     window = collector.measured_window
@@ -200,6 +215,8 @@ def _timing_section(collector: RunCollector, clock: RunClock) -> dict[str, Any]:
         ),
         "measured_s": (window[1] - window[0]) if window else None,
         "wall_s": (clock.ended - clock.started) if clock.ended else None,
+        # worker 0's start-up, phase by phase, measured in the worker (load_s is "building")
+        "startup": startup_phases(records[0]) if records else [],
     }
 
 

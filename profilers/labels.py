@@ -112,3 +112,13 @@ def price_label(cost: Mapping[str, Any] | None) -> str:
     )
     label = f"{cost.get('instance_type') or ''} {cost['usd_per_hour']:g} USD/h {where}".strip()
     return label if cost.get("verified", True) else f"{label} (UNVERIFIED: {cost.get('source')})"
+
+
+def startup_label(timing: Mapping[str, Any] | None) -> str:
+    """``process start 0.4 s · importing 3.1 s · … · warming 1.0 s`` (worker 0), or ``–``."""
+    phases = timing.get("startup") if isinstance(timing, Mapping) else None
+    if not isinstance(phases, list) or not phases:
+        return "–"
+    return " · ".join(
+        f"{p.get('phase')} {p.get('seconds', 0):.1f} s" for p in phases if isinstance(p, Mapping)
+    )

@@ -13,7 +13,7 @@ from profilers.telemetry.samples import TelemetrySample
 class WorkerState:
     index: int
     device: str
-    phase: str  # starting, loading, compiling, warming, measuring, done
+    phase: str  # one of PHASES, or done
     status: str | None
     iterations: int
     rss_bytes: int | None
@@ -23,7 +23,17 @@ class WorkerState:
 
 
 # A worker's phases in the order a run goes through them (then ``done``).
-PHASES = ("starting", "loading", "compiling", "warming", "measuring")
+PHASES = (
+    "starting",
+    "loading",  # the process is starting (the interpreter, unpickling the task)
+    "importing",
+    "planning",
+    "building",
+    "optimizing",
+    "compiling",
+    "warming",
+    "measuring",
+)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,15 @@ def test_run_exports_json_with_exact_flops_and_honest_throughput(tmp_path: Path)
     assert rate["sequences"] / wall < rate["sequences_per_s"] <= 4 / latency["min"]
     assert result["memory"]["max_ram"] > 50
     assert result["timing"]["first_call_s"] > 0
+    # start-up measured in the spawned worker, phase by phase, and inside the command's wall time
+    startup = result["timing"]["startup"]
+    assert [p["phase"] for p in startup] == [
+        "process start", "importing", "planning", "building", "optimizing", "warming"
+    ]  # fmt: skip
+    assert 0 < sum(p["seconds"] for p in startup) < wall
+    assert result["contention"]["method"]  # measured, contended or not
+    assert result["memory"]["weights"]["by_dtype"]["torch.float32"] > 0
+    assert result["workload"]["coverage"]["sequences_total"] > 0
     assert result["environment"]["torch"]
     saved = list((tmp_path / "plmprof-results").glob("*.json"))
     assert [p.stem for p in saved] == [result["run_id"]]

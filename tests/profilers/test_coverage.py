@@ -107,3 +107,15 @@ def test_a_seq_len_beyond_the_window_is_warned_about() -> None:
     warning = window_warning(RunSpec(model="esm2_t6_8M", seq_len=5000))
     assert warning is not None and "cut to 1,022" in warning
     assert window_warning(RunSpec(model="esm2_t6_8M", seq_len=1022)) is None
+
+
+def test_start_up_phases_are_measured_in_the_worker(
+    monkeypatch: pytest.MonkeyPatch, fasta: str
+) -> None:
+    result = _run(monkeypatch, fasta, passes=1)
+    assert result.timing is not None
+    phases = result.timing["startup"]
+    # in-process here: no spawn and no import phase; a spawned worker adds both before these
+    assert [p["phase"] for p in phases] == ["planning", "building", "optimizing", "warming"]
+    assert all(p["seconds"] >= 0 for p in phases)
+    assert "planning" in _text(result) and "warming" in _text(result)

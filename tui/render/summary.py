@@ -15,6 +15,7 @@ from profilers.labels import (
     batching_label,
     contention_label,
     price_label,
+    startup_label,
     unbacked_percentiles,
     weights_label,
     workload_label,
@@ -82,6 +83,7 @@ def result_table(result: Result) -> Table:
         ("workload", workload_label(workload, int(spec.get("workers") or 1))),
         ("measured", coverage_label(workload.get("coverage"))),
         ("batches", batch_sizes_label(workload.get("measured_batch_sizes"))),
+        ("start-up", startup_label(result.timing)),
         (
             "latency p50 / p90 / p99",
             " / ".join(
@@ -102,7 +104,7 @@ def result_table(result: Result) -> Table:
         ("price", price_label(result.cost)),
         ("machine", contention_label(result.contention)),
     ]
-    rows[6:6] = training_rows(result)  # after the workload and batch rows
+    rows[7:7] = training_rows(result)  # after the workload, batch and start-up rows
     for label, value in rows:
         table.add_row(label, value, style="bold red" if value.startswith("CONTENDED") else None)
     if result.message:

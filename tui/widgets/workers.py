@@ -19,7 +19,11 @@ from tui.widgets.units import NA, bar, duration, size
 
 PHASE_WORDS = {
     "starting": "starting",
-    "loading": "loading model",
+    "loading": "starting process",
+    "importing": "importing libraries",
+    "planning": "planning batches",
+    "building": "building model",
+    "optimizing": "optimizing",
     "compiling": "compiling",
     "warming": "warming up",
     "measuring": "measuring",
