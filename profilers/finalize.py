@@ -190,7 +190,9 @@ def startup_phases(record: WorkerRecord) -> list[dict[str, Any]]:
     first word), then each phase it reported, each lasting until the next began (``warming``
     until the first measured batch started). Seconds on the shared monotonic clock."""
     marks = list(record.startup)
-    if record.spawned_at is not None and marks:
+    if not marks:  # a worker that reports no phases (a stand-in engine)
+        return []
+    if record.spawned_at is not None:
         marks.insert(0, ("process start", record.spawned_at))
     ends = [t for _, t in marks[1:]] + [record.first_start]
     return [
