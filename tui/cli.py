@@ -180,10 +180,12 @@ def sweep(**flags: Any) -> None:
     grid, output, resume, dry_run, max_batch, limit = (flags.pop(name) for name in own)
     cluster = ("executor", "ray_address", "exclusive_nodes", "point_timeout")
     choice = ExecutorChoice(*(flags.pop(name) for name in cluster))
+    yes, accept_changes = flags.pop("yes"), flags.pop("accept_changes")
     with StopSignals() as signals:  # SIGTERM and SIGHUP stop the sweep as Ctrl-C does
         code = execute_sweep(
-            flags, grid, output, resume, dry_run, max_batch, limit, err, choice=choice
-        )
+            flags, grid, output, resume, dry_run, max_batch, limit, err,
+            choice=choice, yes=yes, accept_changes=accept_changes,
+        )  # fmt: skip
     raise typer.Exit(signals.exit_code(code))
 
 
@@ -222,6 +224,27 @@ app.command("sweep")(
             parameter(
                 "dry_run",
                 Annotated[bool, typer.Option(help="List the points; run nothing.")],
+                False,
+            ),
+            parameter(
+                "yes",
+                Annotated[
+                    bool,
+                    typer.Option(
+                        "--yes", help="Run a grid of over 100 points or 4 hours (asked otherwise)."
+                    ),
+                ],
+                False,
+            ),
+            parameter(
+                "accept_changes",
+                Annotated[
+                    bool,
+                    typer.Option(
+                        "--accept-changes",
+                        help="--resume with changed settings: run the new grid in the folder.",
+                    ),
+                ],
                 False,
             ),
             parameter(

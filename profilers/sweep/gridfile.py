@@ -88,9 +88,10 @@ def grid_from_sources(
     """The grid of ``given`` settings (flags) over a grid file over the grid saved in
     ``resume_folder`` (when resuming a sweep that saved one)."""
     base: dict[str, Any] = {}
-    if resume_folder is not None and (resume_folder / SWEEP_FILE).exists():
-        base = load_sweep_grid(resume_folder).to_settings()
     from_file = read_grid_file(grid_file) if grid_file is not None else {}
+    saved = resume_folder is not None and (resume_folder / SWEEP_FILE).exists()
+    if resume_folder is not None and (saved or not (from_file or given)):
+        base = load_sweep_grid(resume_folder).to_settings()  # says why when nothing is saved
     if not (base or from_file or given):
         raise InvalidInputError(
             "give the grid: flags such as --models, --dtypes, --batch-sizes, or --grid FILE.toml"

@@ -6,7 +6,6 @@ when the search runs again; ``max-batch.json`` holds every search."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 from engines.errors import InvalidInputError
 from engines.messages import Status
 from engines.spec import RunSpec
+from profilers.files import dumps
 from profilers.layout import MAX_BATCH_FILE, MAX_BATCH_KIND, PROBES_FOLDER
 from profilers.options import MeasureOptions
 from profilers.snapshot import Snapshot
@@ -215,7 +215,7 @@ def save_max_batch(
         "searches": [s.to_dict() for s in searches],
         "skipped": skipped_entries(skipped),
     }
-    return write_text_atomic(Path(folder) / MAX_BATCH_FILE, json.dumps(payload, indent=2) + "\n")
+    return write_text_atomic(Path(folder) / MAX_BATCH_FILE, dumps(payload, indent=2) + "\n")
 
 
 @dataclass(frozen=True)

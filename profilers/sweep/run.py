@@ -15,6 +15,7 @@ from typing import Any
 from engines.messages import Status
 from engines.preflight import check_runnable
 from engines.spec import RunSpec
+from profilers.files import WriteError
 from profilers.layout import SWEEP_KIND
 from profilers.result import Result
 from profilers.snapshot import Snapshot
@@ -23,12 +24,15 @@ from profilers.sweep.grid import SweepGrid
 from profilers.sweep.points import SKIPPED, Check, SweepPoint, expand
 from profilers.sweep.store import (
     SWEEP_SCHEMA_VERSION,
+    FolderLock,
     figures,
     now,
     prepare_folder,
+    remove_temporaries,
     reuse_existing,
     save_sweep,
     saved_created_at,
+    set_aside,
     skipped_entries,
 )
 
@@ -88,6 +92,9 @@ class Sweep:
         self.points = points if points is not None else expand(grid, check)
         self.created_at = now()
         self.interrupted = False
+        self.write_error: str | None = None  # why the sweep stopped saving, if it did
+        self.set_aside: list[Path] = []  # Results moved to superseded/ by open()
+        self._lock = FolderLock(self.folder)
         self._todo: list[SweepPoint] | None = None
 
     @property
@@ -98,14 +105,20 @@ class Sweep:
     def skipped(self) -> list[SweepPoint]:
         return [p for p in self.points if p.status == SKIPPED]
 
-    def open(self, resume: bool) -> list[SweepPoint]:
-        """Prepare the folder; with ``resume``, take saved Results. Returns the points to run
-        (``run`` opens the sweep itself when this was not called first)."""
+    def open(self, resume: bool, *, set_aside_changed: bool = False) -> list[SweepPoint]:
+        """Prepare the folder and hold it (``FolderLock``: a second plmprof is refused); with
+        ``resume``, take saved Results, and with ``set_aside_changed`` move the saved Results
+        this grid no longer has into ``superseded/``. Returns the points to run (``run`` opens
+        the sweep itself when this was not called first)."""
         if self._todo is not None:
             return self._todo
         prepare_folder(self.folder, resume)
+        self._lock = FolderLock(self.folder).acquire()
         if resume:
+            remove_temporaries(self.folder)
             self.created_at = saved_created_at(self.folder) or self.created_at
+            if set_aside_changed:
+                self.set_aside = set_aside(self.folder, self.points)
             for point in self.runnable:
                 reuse_existing(self.folder, point)
         self._todo = [p for p in self.runnable if not p.done]
@@ -122,7 +135,8 @@ class Sweep:
         point (oom, crash…) is that point's Result and the sweep goes on; Ctrl-C stops the
         running point (its measurements are kept as an ``interrupted`` Result) and ends the
         sweep. The sweep files are written after every point and before returning, whatever
-        happens."""
+        happens; when they cannot be (a full disk), the sweep stops and ``write_error`` says
+        why."""
         executor = executor or LocalExecutor()
         todo = self.open(resume)
         began = time.monotonic()
@@ -171,20 +185,27 @@ class Sweep:
                     break
         except KeyboardInterrupt:
             self.interrupted = True
+        except WriteError as exc:  # a full disk: what is saved stays, --resume goes on later
+            self.write_error = str(exc)
         finally:
-            self.save()
+            try:
+                self.save()
+            except WriteError as exc:
+                self.write_error = self.write_error or str(exc)
+            self._lock.release()
         emit("finished", None)
         return SweepOutcome(self.points, self.interrupted, ran)
 
     def _record(self, outcome: PointRun) -> None:
         """Save the point's Result (when it made one) and note what became of it."""
         point, result = outcome.point, outcome.result
+        if result is not None:  # saved first: a point is never marked done without its file
+            assert point.file is not None
+            result.save(self.folder / point.file)
         point.wall_s = outcome.wall_s
         point.status, point.reason = outcome.status, outcome.reason
         if result is None:
             return
-        assert point.file is not None
-        result.save(self.folder / point.file)
         point.run_id = result.run_id
         if result.status == Status.INTERRUPTED and not point.reason:
             point.reason = "stopped by the user (what was measured is kept); --resume runs it again"

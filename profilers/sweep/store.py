@@ -3,17 +3,18 @@
 One Result JSON per point (``<slug>-<hash>.json``), ``sweep.json`` (the grid and every point with
 its status, file or reason), ``sweep.csv`` and ``report.md``, rewritten after every point so a
 stopped sweep can resume; a max-batch search writes ``max-batch.json`` and its probe Results under
-``probes/``. Every file is written atomically: a crash never leaves half a file.
+``probes/``. Every file is written atomically: a crash never leaves half a file. One process at
+a time writes a folder (``FolderLock``).
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import itertools
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from engines.errors import InvalidInputError, PlmprofError
 from engines.messages import Status
 from profilers.export import COLUMNS, summary_row
+from profilers.files import check_folder, dumps, read_text, write_text
 from profilers.layout import REPORT_FILE, SWEEP_CSV, SWEEP_FILE, SWEEP_KIND
 from profilers.report import build_report, load_folder, read_result, render_report
 from profilers.result import Result
@@ -29,17 +31,95 @@ from profilers.sweep.grid import SweepGrid
 from profilers.sweep.points import SweepPoint
 
 SWEEP_SCHEMA_VERSION = "1.0"
+LOCK_FILE = ".plmprof-sweep.lock"
+# Where --accept-changes moves the Results of settings a resumed sweep no longer has.
+SUPERSEDED_FOLDER = "superseded"
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` so that a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8", newline=""
-    ) as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
-    return path
+    """Write one of the files the sweep keeps up to date (``sweep.json``…) by plmprof's file
+    policy (``profilers.files``): replaced atomically, never through a symbolic link."""
+    return write_text(path, text, overwrite=True)
+
+
+class FolderLock:
+    """Exclusive use of a sweep folder for one plmprof process (``flock`` on
+    ``.plmprof-sweep.lock``, released when the process ends however it ends). A second writer is
+    refused, naming the process that holds the folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK_FILE
+        self._handle: int | None = None
+
+    def acquire(self) -> FolderLock:
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 200, 0).decode("utf-8", errors="replace").strip()
+            os.close(handle)
+            raise InvalidInputError(
+                f"the sweep folder '{self.path.parent}' is in use by another plmprof "
+                f"({holder or 'a process'}); wait for it to end, or use another --output"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"pid {os.getpid()} since {now()}\n".encode(), 0)
+        self._handle = handle
+        return self
+
+    def release(self) -> None:
+        if self._handle is not None:
+            os.close(self._handle)  # closing the descriptor releases the lock
+            self._handle = None
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Temporary files a killed writer left (``.<name>.<random>.tmp``); run under the lock,
+    so none of them belongs to a live writer."""
+    left = [p for p in Path(folder).glob(".*.tmp") if p.is_file() and not p.is_symlink()]
+    for path in left:
+        path.unlink()
+    return left
+
+
+def resume_changes(folder: Path, grid: SweepGrid) -> list[str]:
+    """What ``grid`` changes from the grid saved in ``folder`` (empty when nothing does), one
+    ``setting: saved -> now`` line per setting."""
+    if not (Path(folder) / SWEEP_FILE).exists():
+        return []
+    saved = load_sweep_grid(folder).to_settings()
+    now_settings = grid.to_settings()
+    lines = []
+    for name in sorted(set(saved) | set(now_settings)):
+        before, after = saved.get(name, "(default)"), now_settings.get(name, "(default)")
+        if before != after:
+            lines.append(f"{name}: {_shown(before)} -> {_shown(after)}")
+    return lines
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def set_aside(folder: Path, points: Sequence[SweepPoint]) -> list[Path]:
+    """Move the Results of the saved sweep that no point of ``points`` will use into
+    ``superseded/`` (so the report holds one set of settings); returns where they went."""
+    path = Path(folder) / SWEEP_FILE
+    if not path.exists():
+        return []
+    kept = {p.file for p in points if p.file}
+    moved = []
+    for entry in read_json(path).get("points") or []:
+        name = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or name in kept or "/" in name or name.startswith("."):
+            continue
+        source = Path(folder) / name
+        if source.is_file() and not source.is_symlink():
+            target = Path(folder) / SUPERSEDED_FOLDER / name
+            target.parent.mkdir(exist_ok=True)
+            os.replace(source, _free_name(target, "old", ".json") if target.exists() else target)
+            moved.append(target)
+    return moved
 
 
 def now() -> str:
@@ -57,15 +137,12 @@ def prepare_folder(folder: Path, resume: bool) -> None:
     files is never written into without ``resume`` (nothing a user made is overwritten)."""
     if folder.exists() and not folder.is_dir():
         raise InvalidInputError(f"'{folder}' exists and is not a folder; pick another --output")
-    if folder.is_dir() and any(folder.iterdir()) and not resume:
+    if folder.is_dir() and any(p.name != LOCK_FILE for p in folder.iterdir()) and not resume:
         raise InvalidInputError(
             f"'{folder}' is not empty; add --resume to continue the sweep there, "
             "or pick a new --output"
         )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot make the sweep folder '{folder}': {exc}") from None
+    check_folder(folder, "sweep folder")  # made, and proven writable with room to spare
 
 
 def _free_name(path: Path, tag: str, suffix: str) -> Path:
@@ -102,7 +179,7 @@ def reuse_existing(folder: Path, point: SweepPoint) -> bool:
 
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"cannot read '{path}': {exc}") from None
     if not isinstance(data, dict):
@@ -121,9 +198,15 @@ def saved_created_at(folder: Path) -> str | None:
 def load_sweep_grid(folder: Path) -> SweepGrid:
     """The grid saved in ``folder/sweep.json`` (to resume without repeating the flags)."""
     path = Path(folder) / SWEEP_FILE
+    if not Path(folder).is_dir():
+        raise InvalidInputError(
+            f"'{folder}' does not exist, so there is no sweep to resume; drop --resume to start one"
+        )
     if not path.exists():
         raise InvalidInputError(
-            f"no {SWEEP_FILE} in '{folder}' to resume from; give the grid (flags or --grid) again"
+            f"'{folder}' holds no {SWEEP_FILE} (a sweep writes it as it starts), so there is no "
+            "saved grid to resume; give the grid (flags or --grid) with --resume, or drop --resume "
+            "and pick a new --output"
         )
     data = read_json(path)
     if data.get("kind") != SWEEP_KIND or "grid" not in data:
@@ -139,7 +222,7 @@ def skipped_entries(points: Sequence[SweepPoint]) -> list[dict[str, Any]]:
 
 def save_sweep(folder: Path, data: Mapping[str, Any], points: Sequence[SweepPoint]) -> None:
     """Write ``sweep.json`` (``data``), ``sweep.csv`` and ``report.md`` (atomically, each)."""
-    write_text_atomic(folder / SWEEP_FILE, json.dumps(data, indent=2) + "\n")
+    write_text_atomic(folder / SWEEP_FILE, dumps(data, indent=2) + "\n")
     write_text_atomic(folder / SWEEP_CSV, sweep_csv(points, _saved_results(folder, points)))
     loaded = load_folder(folder, required=False)
     if loaded.results:

@@ -104,3 +104,27 @@ def test_sigterm_stops_a_sweep_resumably(tmp_path: Path) -> None:
     statuses = [point["status"] for point in sweep["points"]]
     assert statuses == ["interrupted", "pending"]
     assert not still_running(workers, timeout=5)
+
+
+def test_two_resumes_of_one_sweep_folder_never_both_run(tmp_path: Path) -> None:
+    first = _start(
+        "sweep", "--model", "esm2_t6_8M", "--seq-len", "32", "--batch-sizes", "1,2",
+        "--duration", "120", "--warmup", "1", "--output", "sweep",
+        cwd=tmp_path,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (tmp_path / "sweep" / "sweep.json").exists():
+        time.sleep(0.2)
+    second = _start("sweep", "--resume", "--output", "sweep", cwd=tmp_path)
+    _, stderr = second.communicate(timeout=120)
+    assert second.returncode == 2, stderr
+    message = " ".join(stderr.split())
+    assert f"is in use by another plmprof (pid {first.pid} since" in message
+    assert "Traceback" not in stderr
+    first.send_signal(signal.SIGTERM)
+    _, stderr = first.communicate(timeout=90)
+    assert first.returncode == 128 + signal.SIGTERM, stderr
+    sweep = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    for point in sweep["points"]:  # every point it names as saved is there
+        if point["status"] not in ("pending", "interrupted") or point["run_id"]:
+            assert (tmp_path / "sweep" / point["file"]).exists()

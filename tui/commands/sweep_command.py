@@ -43,6 +43,8 @@ from profilers.sweep import (
 )
 from profilers.sweep.cluster import ClusterExecutor, ClusterLostError
 from profilers.sweep.nodes import NodeInfo
+from profilers.sweep.size import check_grid_size
+from profilers.sweep.store import FolderLock, remove_temporaries, resume_changes
 from tui.options import AXIS_FLAGS
 from tui.render.sweep import (
     SweepProgress,
@@ -160,6 +162,8 @@ def execute_sweep(
     runner: Runner | None = None,
     *,
     choice: ExecutorChoice | None = None,
+    yes: bool = False,
+    accept_changes: bool = False,
 ) -> int:
     out = out or Console()
     runner = runner or session_runner
@@ -168,6 +172,19 @@ def execute_sweep(
     if resume and output is None:
         raise InvalidInputError("--resume needs --output: the folder of the sweep to continue")
     grid = build_grid(flags, grid_file, output, resume)
+    size = check_grid_size(grid, yes or dry_run)  # before its points are even listed
+    if resume and output is not None and not max_batch:
+        changes = resume_changes(output, grid)
+        if changes and not accept_changes:
+            raise InvalidInputError(
+                f"--resume with settings other than the sweep saved in '{output}': "
+                f"{'; '.join(changes)}. Its saved points were measured with the old settings: "
+                "continue with the saved ones (leave those flags out), start a new sweep with "
+                "another --output, or add --accept-changes to run this grid here (the Results "
+                "it no longer has move to superseded/)"
+            )
+    if size.points > 1:
+        err.print(f"estimate: {size.describe()}", highlight=False)
     folder = output or default_folder("plmprof-max-batch" if max_batch else "plmprof-sweep")
     with open_executor(choice, runner, err) as executor:
         try:
@@ -175,7 +192,9 @@ def execute_sweep(
                 return _execute_max_batch(
                     grid, folder, resume, dry_run, max_batch_limit, err, out, executor
                 )
-            return _execute_points(grid, folder, resume, dry_run, err, out, executor)
+            return _execute_points(
+                grid, folder, resume, dry_run, err, out, executor, accept_changes
+            )
         except ClusterLostError as exc:
             err.print(
                 f"[bold red]{escape(str(exc))}[/]: what finished is saved in {folder}; continue "
@@ -203,6 +222,7 @@ def _execute_points(
     err: Console,
     out: Console,
     executor: Executor,
+    accept_changes: bool = False,
 ) -> int:
     err.print(f"grid: {grid.describe()}; checking every point before anything runs…")
     sweep = Sweep(grid, folder, points=_expand(grid, executor))
@@ -214,7 +234,10 @@ def _execute_points(
         return EXIT_OK
     if not runnable:
         raise InvalidInputError(f"no point of the grid can run here ({len(sweep.skipped)} skipped)")
-    todo = sweep.open(resume)
+    todo = sweep.open(resume, set_aside_changed=accept_changes)
+    if sweep.set_aside:
+        where = folder / sweep.set_aside[0].parent.name
+        err.print(f"moved {len(sweep.set_aside)} Result(s) of the old settings to {where}")
     done = len(runnable) - len(todo)
     already = f" ({done} already done)" if done else ""
     err.print(f"running {len(todo)} point(s) into '{folder}'{already}", highlight=False)
@@ -225,6 +248,13 @@ def _execute_points(
     out.print(f"wrote {written}", highlight=False)
     counts = ", ".join(f"{n} {status}" for status, n in outcome.statuses.items())
     out.print(f"points: {counts}", highlight=False)
+    if sweep.write_error is not None:
+        err.print(
+            f"[bold red]error:[/] the sweep stopped: {escape(sweep.write_error)}. What was saved "
+            f"is kept; make room, then continue with plmprof sweep --resume --output {folder}",
+            highlight=False,
+        )
+        return EXIT_FAILED
     if outcome.interrupted:
         err.print(
             f"[bold yellow]stopped[/]: what was measured is saved; continue with "
@@ -260,22 +290,28 @@ def _execute_max_batch(
     if not runnable:
         raise InvalidInputError(f"no point of the grid can run here ({len(points)} skipped)")
     prepare_folder(folder, resume)
-    with SweepProgress(err, axis_names(points)) as progress:
+    lock = FolderLock(folder).acquire()  # a second plmprof on this folder is refused
+    try:
+        if resume:
+            remove_temporaries(folder)
+        with SweepProgress(err, axis_names(points)) as progress:
 
-        def announce(point: SweepPoint) -> None:
-            progress.console.print(
-                f"searching {search_label(point)}", markup=False, highlight=False
+            def announce(point: SweepPoint) -> None:
+                progress.console.print(
+                    f"searching {search_label(point)}", markup=False, highlight=False
+                )
+
+            outcome = search_points(
+                points,
+                grid.measure_options(),
+                folder,
+                executor=executor,
+                limit=limit,
+                on_search=announce,
+                on_event=progress,
             )
-
-        outcome = search_points(
-            points,
-            grid.measure_options(),
-            folder,
-            executor=executor,
-            limit=limit,
-            on_search=announce,
-            on_event=progress,
-        )
+    finally:
+        lock.release()
     searches = outcome.searches
     table = Table(title=f"largest batch that fits ({folder / MAX_BATCH_FILE})")
     for name in ("point", "largest ok", "smallest oom", "memory cap", "probes", "note"):
