@@ -16,8 +16,9 @@ from engines.catalog import get_model_info
 from engines.errors import InvalidInputError
 from engines.spec import RunSpec
 
-# Resident memory of a worker before its model: the interpreter with torch imported (about
-# 300 MB measured on Linux with torch 2.13 CPU; CUDA and Neuron runtimes add more).
+# Resident memory of a worker before its model, kept a floor: Python with torch 2.13 (CPU build)
+# and transformers imported peaked at 389-390 MB here (ru_maxrss, 3 tries, Linux); CUDA and
+# Neuron runtimes add more.
 WORKER_BASE_MB = 250
 _BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
 
