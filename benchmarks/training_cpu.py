@@ -85,7 +85,7 @@ def _bare_loop(model: torch.nn.Module, optimizer: Any) -> Callable[..., None]:
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            float(loss)
+            float(loss.detach())
 
     return run
 

@@ -29,7 +29,7 @@ class TrainingRow:
     step_p50_ms: float | None
     peak_memory_mb: float | None
     memory_kind: str | None  # "allocated" (CUDA allocator) or "RSS"
-    time_to_train_h: float | None
+    time_to_train_s: float | None
     cost_usd: float | None
     accuracy: float | None
     accuracy_what: str | None
@@ -76,7 +76,7 @@ def training_row(name: str, result: Result) -> TrainingRow | None:
         step_p50_ms=None if step is None else step * 1000,
         peak_memory_mb=allocated if allocated is not None else ram,
         memory_kind="allocated" if allocated is not None else "RSS" if ram is not None else None,
-        time_to_train_h=number(_get(training, "time_to_train", "hours")),
+        time_to_train_s=number(_get(training, "time_to_train", "seconds")),
         cost_usd=number(_get(training, "time_to_train", "cost_usd")),
         accuracy=number(evaluation.get("accuracy")),
         accuracy_what=evaluation.get("what") or evaluation.get("reason"),
@@ -93,6 +93,16 @@ def training_rows(results: Sequence[tuple[str, Result]]) -> list[TrainingRow]:
 
 def _fmt(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _params(value: int | None) -> str:
@@ -120,7 +130,7 @@ def training_markdown(rows: Sequence[TrainingRow], table: Any) -> str:
             r.model,
             r.device,
             r.setup,
-            _fmt(r.time_to_train_h, 2),
+            _duration(r.time_to_train_s),
             "–" if r.cost_usd is None else f"${r.cost_usd:,.2f}",
             _fmt(r.sequences_per_s, 2),
             "–" if r.accuracy is None else f"{r.accuracy:.1%}",
@@ -154,7 +164,7 @@ def training_markdown(rows: Sequence[TrainingRow], table: Any) -> str:
                     "model",
                     "device",
                     "training",
-                    "time to train h",
+                    "time to train",
                     "cost",
                     "seq/s",
                     "accuracy",

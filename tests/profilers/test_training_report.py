@@ -40,7 +40,7 @@ def test_report_has_the_training_section(training_folder: Path) -> None:
     )
     text = render_report(report, "md")
     assert "## Training" in text
-    assert "seq/s" in text and "time to train h" in text
+    assert "seq/s" in text and "time to train" in text
     assert "classify full fp32" in text
     assert report.to_dict()["training"][0]["model"] == "tiny_esm"
 
