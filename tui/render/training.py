@@ -6,7 +6,7 @@ from typing import Any
 
 from profilers.export import format_value
 from profilers.result import Result
-from tui.widgets.units import ms, number
+from tui.widgets.units import duration, ms, number
 
 
 def _phases(phases: dict[str, Any]) -> str:
@@ -46,8 +46,8 @@ def training_rows(result: Result) -> list[tuple[str, str]]:
         (
             "training",
             f"{training['task']} {training['finetune']} {training['optimizer']} "
-            f"lr {training['lr']:g}, {format_value(params.get('trainable'))} of "
-            f"{format_value(params.get('total'))} parameters trained",
+            f"lr {training['lr']:g}, {number(params.get('trainable'))} of "
+            f"{number(params.get('total'))} parameters trained",
         ),
         (
             "steps",
@@ -89,7 +89,7 @@ def training_rows(result: Result) -> list[tuple[str, str]]:
         rows.append(
             (
                 "time to train",
-                f"{ttt['hours']:.2f} h for {ttt['epochs']:g} epochs of "
+                f"{duration(ttt['seconds'])} for {ttt['epochs']:g} epochs of "
                 f"{ttt['dataset_sequences']} sequences"
                 + (f", {cost:.2f} USD" if cost is not None else ""),
             )
