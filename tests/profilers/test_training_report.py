@@ -52,7 +52,7 @@ def test_training_plots(training_folder: Path, tmp_path: Path) -> None:
     report = build_report(load_folder(training_folder))
     drawn = plot_training(report.training, tmp_path / "plots")
     assert [d.kind for d in drawn] == ["training-throughput", "training-memory"]
-    assert all(d.path.exists() for d in drawn)
+    assert all(d.png.startswith(b"\x89PNG") for d in drawn)  # drawn in memory, saved by draw_report
     assert all(len(points) == 2 for d in drawn for points in d.series.values())
 
 
