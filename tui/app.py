@@ -23,6 +23,7 @@ from engines.errors import PlmprofError
 from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
+from profilers.report import load_folder
 from profilers.result import Result, failed_result
 from profilers.snapshot import Snapshot
 from profilers.telemetry.samples import TelemetrySample
@@ -135,6 +136,21 @@ class PlmprofApp(App[list[Result]]):
         if self.sampler is not None:
             self.set_interval(IDLE_INTERVAL_S, self._idle_tick)
         self.query_one("#model", Select).focus()
+        self._load_saved_runs()
+
+    def _load_saved_runs(self) -> None:
+        """Earlier sessions' Results in the results folder, as rows of the Runs tab (oldest
+        first), so they can be compared, exported and re-run (R) like this session's."""
+        if not self.results_dir.is_dir():
+            return
+        loaded = load_folder(self.results_dir, required=False)
+        results = sorted((r for _, r in loaded.results), key=lambda r: r.created_at)
+        self.table.add_results(results)
+        message = f"{len(results)} earlier run(s) loaded from {self.results_dir}"
+        if loaded.unreadable:
+            message += f"; {len(loaded.unreadable)} unreadable file(s) skipped"
+        if results or loaded.unreadable:
+            self.notify(message)
 
     @property
     def running(self) -> bool:

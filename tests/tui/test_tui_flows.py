@@ -394,3 +394,24 @@ async def test_open_app_prints_the_runs_after_the_app(tmp_path: Path, monkeypatc
     reading = sample()
     close()
     assert reading.host is not None and reading.host.memory_total_bytes
+
+
+async def test_earlier_sessions_runs_are_loaded_and_can_be_rerun(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    older = result(RunSpec(batch_size=2), run_id="older0000001")
+    newer = result(RunSpec(batch_size=4), run_id="newer0000002")
+    older.created_at, newer.created_at = "2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00"
+    newer.save(folder / "newer0000002.json")
+    older.save(folder / "older0000001.json")
+    (folder / "notes.json").write_text("[]")  # not a Result: skipped, never fatal
+    app, sessions = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        runs = table(pilot)
+        assert [r.run_id for r in runs.ordered()] == ["older0000001", "newer0000002"]
+        await pilot.press("3")
+        runs.move_cursor(row=0)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: len(runs.results) == 3)
+        assert sessions.made[0].spec.batch_size == 2

@@ -248,3 +248,10 @@ def test_memory_after_the_run_shows_no_zero_rss_and_the_devices_panel_sample() -
     host_memory = size_pair(later.memory_used_bytes, later.memory_total_bytes)
     assert host_memory in text and host_memory in host_text(later, 80).plain
     assert all(len(line) <= 37 for line in text.splitlines())
+
+
+def test_runs_table_puts_key_figures_before_long_text() -> None:
+    from tui.widgets.runs_table import SHOWN
+
+    for figure in ("p50_ms", "p99_ms", "sequences_per_s"):
+        assert SHOWN.index(figure) < SHOWN.index("message") < SHOWN.index("optimizations")

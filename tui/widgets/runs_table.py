@@ -19,13 +19,17 @@ from profilers.labels import UNBACKED, unbacked_percentiles
 from profilers.result import Result
 from tui.widgets.workers import status_style, status_words
 
+# Key figures first (p50, p99, seq/s reachable without scrolling at 120 columns); long text
+# (optimizations, message) last, each cut to a fixed width with an ellipsis.
+_LONG_TEXT = ("optimizations",)
 SHOWN: tuple[str, ...] = (
-    *(name for name in RUN_COLUMNS if name != "run_id"),
+    *(name for name in RUN_COLUMNS if name not in ("run_id", *_LONG_TEXT)),
     *MEASURED_COLUMNS,
     "message",
+    *_LONG_TEXT,
     "run_id",
 )
-MESSAGE_WIDTH = 48
+TEXT_WIDTHS = {"message": 36, "optimizations": 28}  # the whole text is under the table
 HEADERS = {name: header for name, header, _ in COLUMNS}
 SORTABLE: tuple[str, ...] = ("#", *(name for name in SHOWN if name != "message"))
 _TEXT_COLUMNS = {*RUN_COLUMNS, "message"}
@@ -39,6 +43,8 @@ def cell(name: str, value: Any, result: Result) -> Text:
     if name == "message":
         style = status_style(result.status) if value else ""
         return Text(value or "", style=style, no_wrap=True, overflow="ellipsis")
+    if name in _LONG_TEXT:
+        return Text(format_value(value), no_wrap=True, overflow="ellipsis")
     if name in _TEXT_COLUMNS:
         return Text(format_value(value))
     if value is not None and _PERCENTILES.get(name) in unbacked_percentiles(result.latency):
@@ -62,13 +68,15 @@ class RunsTable(DataTable[Text]):
     """The runs of this session. ``results`` in the order they finished; rows keyed by run id."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_select", "Select"),
-        Binding("a", "select_all", "All/none"),
-        Binding("o", "sort_next", "Sort"),
+        # Not in the footer: the line above the table lists them, and at 80 columns the
+        # footer must keep the app's keys (Run, Stop, Export, Compare, Help, Quit).
+        Binding("space", "toggle_select", "Select", show=False),
+        Binding("a", "select_all", "All/none", show=False),
+        Binding("o", "sort_next", "Sort", show=False),
         Binding("O", "sort_reverse", "Reverse sort", show=False),
-        Binding("R", "rerun", "Re-run"),
+        Binding("R", "rerun", "Re-run", show=False),
         Binding("l", "load", "Load into setup", show=False),
-        Binding("x,delete", "delete", "Delete row"),
+        Binding("x,delete", "delete", "Delete row", show=False),
     ]
 
     class Rerun(Message):
@@ -98,10 +106,18 @@ class RunsTable(DataTable[Text]):
 
     # -- data ------------------------------------------------------------------------------
     def add_result(self, result: Result) -> None:
-        self._counter += 1
-        self.numbers[result.run_id] = self._counter
-        self.results.append(result)
-        self.rebuild(focus_id=result.run_id)
+        self.add_results([result])
+
+    def add_results(self, results: list[Result]) -> None:
+        """Rows for ``results`` (numbered in this order), the cursor on the last; a run already
+        in the table is not added twice."""
+        fresh = [r for r in results if r.run_id not in self.numbers]
+        for result in fresh:
+            self._counter += 1
+            self.numbers[result.run_id] = self._counter
+            self.results.append(result)
+        if fresh:
+            self.rebuild(focus_id=fresh[-1].run_id)
 
     def ordered(self) -> list[Result]:
         rows = {r.run_id: summary_row(r) for r in self.results}
@@ -138,7 +154,7 @@ class RunsTable(DataTable[Text]):
         self.clear(columns=True)
         self.add_column(Text("✓"), key="selected", width=1)
         for name in ("#", *SHOWN):
-            width = MESSAGE_WIDTH if name == "message" else None
+            width = TEXT_WIDTHS.get(name)
             self.add_column(self._label(name), key=name, width=width)
         for result in self.ordered():
             row = summary_row(result)
