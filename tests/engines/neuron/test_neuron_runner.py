@@ -16,6 +16,7 @@ from engines.messages import (
     Finished,
     Loaded,
     Memory,
+    Phase,
     Status,
     WarmedUp,
     WorkerMessage,
@@ -40,7 +41,10 @@ def test_neuron_worker_compiles_every_bucket_then_measures(
 ) -> None:
     messages = run(neuron_spec(model=tiny_catalog, min_iters=4))
     kinds = [type(m).__name__ for m in messages]
-    assert kinds[0] == "Loaded" and kinds[-1] == "Finished", kinds
+    assert kinds[-1] == "Finished", kinds
+    startup = [m.name for m in messages if isinstance(m, Phase)]
+    assert startup == ["planning", "building", "optimizing", "compiling", "warming"]
+    assert next(k for k in kinds if k != "Phase") == "Loaded", kinds
     assert of_type(messages, Finished)[0].status is Status.OK
 
     loaded: Loaded = of_type(messages, Loaded)[0]
