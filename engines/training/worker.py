@@ -61,6 +61,7 @@ def build(spec: RunSpec, info: ModelInfo, plan: TrainingPlan, device: torch.devi
     built = build_model(
         info, weights=spec.weights, attention=spec.attention, device=device, seed=spec.seed
     )
+    torch.manual_seed(spec.seed)  # the new head's initial weights: the same for the fp32 twin
     trained = build_training_model(
         built.module,
         info,
@@ -72,7 +73,6 @@ def build(spec: RunSpec, info: ModelInfo, plan: TrainingPlan, device: torch.devi
         targets=spec.lora_targets,
         checkpointing=spec.grad_checkpointing,
     )
-    torch.manual_seed(spec.seed)  # the new head's initial weights
     return built, trained
 
 

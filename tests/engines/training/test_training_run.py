@@ -128,3 +128,26 @@ def test_out_of_memory_in_step_k_keeps_the_steps_before(monkeypatch, tmp_path) -
     assert result.status == "oom"
     assert result.training["steps"]["measured"] == 2  # steps 1 and 2; step 0 was warm-up
     assert len(result.training["loss"]) == 3
+
+
+def test_parity_compares_the_loss_curve_with_fp32(monkeypatch, tmp_path) -> None:
+    _, result = _train(
+        monkeypatch, tmp_path, task="classify", dtype="bf16", grad_checkpointing=True, quality=True
+    )
+    parity = result.training["parity"]
+    assert len(parity["reference_losses"]) == len(result.training["loss"]) == parity["steps"]
+    assert "autocast bf16 and gradient checkpointing" in parity["reference"]
+    assert 0 < parity["max_relative_difference"] < parity["tolerance"]
+    assert parity["warning"] is None
+    _, fp32 = _train(monkeypatch, tmp_path, task="classify", quality=True)
+    assert fp32.training["parity"]["max_relative_difference"] is None
+
+
+def test_gradient_accumulation_steps_over_several_batches(monkeypatch, tmp_path) -> None:
+    messages, result = _train(
+        monkeypatch, tmp_path, grad_accum=2, warmup=1, min_iters=2, max_iters=2, eval_fraction=0
+    )
+    steps = [m for m in messages if isinstance(m, StepDone)]
+    assert [s.batches for s in steps] == [(0, 1), (2, 3), (0, 1)]
+    assert result.throughput["sequences"] == 2 * 2 * 2  # two measured steps of two batches of 2
+    assert result.training["time_to_train"]["steps"] == 6  # 2 steps per epoch x 3 epochs
