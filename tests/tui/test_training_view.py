@@ -55,3 +55,38 @@ def test_setup_form_makes_a_training_spec() -> None:
     spec = spec_from_form(RunSpec(), trained)
     assert (spec.mode, spec.task, spec.finetune, spec.lr) == ("training", "classify", "lora", 3e-4)
     assert spec_from_form(RunSpec(), values).mode == "inference"
+
+
+async def test_a_training_run_from_the_setup_form_shows_its_loss_live(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import Select
+    from tui_fakes import FakeSessions, make_app, screen_text, settle, snapshot, wait_for
+
+    live = {
+        "steps": 5,
+        "warmup_steps": 2,
+        "loss": [0.9, 0.8, 0.6, 0.5, 0.41],
+        "last_loss": 0.41,
+        "scaler_skipped": 0,
+        "phases_p50_s": {"forward": 0.2, "backward": 0.3, "optimizer": 0.05},
+    }
+    sessions = FakeSessions(
+        snapshots=[dataclasses.replace(snapshot(0.5), training=live)], hold=True
+    )
+    app, _ = make_app(tmp_path, sessions)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.query_one("#mode", Select).value = "training"
+        app.query_one("#task", Select).value = "classify"
+        await settle(pilot)
+        app.query_one("#model", Select).focus()
+        await pilot.press("r")
+        await wait_for(
+            pilot, lambda: app.live_run is not None and app.live_run.snapshot is not None
+        )
+        await pilot.pause(0.4)
+        assert sessions.made[0].spec.mode == "training"
+        assert sessions.made[0].spec.task == "classify"
+        shown = screen_text(app)
+        assert "loss    0.4100" in shown
+        assert "backward 300 ms" in shown
+        await pilot.press("s")
