@@ -1,6 +1,7 @@
 """The model zoo as data: every supported pLM's architecture, hub id and tokenizer.
 
-Figures and UNVERIFIED flags come from ``shared/reference/models.md``. Nothing here touches torch;
+Figures come from each model's published configuration and model card; a value not checked
+against the published configuration carries an UNVERIFIED note. Nothing here touches torch;
 :mod:`engines.builders` turns an entry into a model.
 """
 

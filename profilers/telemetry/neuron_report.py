@@ -1,5 +1,5 @@
-"""One ``neuron-monitor`` JSON line as a ``NeuronSample`` (format: shared/reference/neuron.md),
-and the monitor configuration that asks for what is read here.
+"""One ``neuron-monitor`` JSON line as a ``NeuronSample`` (the format AWS documents for
+``neuron-monitor``), and the monitor configuration that asks for what is read here.
 
 ``parse_report`` takes every field as optional: a missing or renamed counter is ``None``, and a
 metric group whose ``error`` is a non-empty string counts as no data for that group (its name
