@@ -1,7 +1,8 @@
 """AWS Neuron (Inferentia2, Trainium) backend: bucketed ``torch_neuronx.trace`` with a disk cache.
 
 Written from AWS's Neuron documentation (torch-neuronx tracing, neuronx-cc flags) and tested
-without hardware against a stand-in for ``torch_neuronx``; ``docs/neuron.md`` lists what has not run on a device.
+without hardware against a stand-in for ``torch_neuronx``; ``docs/neuron.md`` lists what has not
+run on a device.
 Nothing here imports ``torch_neuronx`` at import time: :mod:`.sdk` does, when asked.
 
 - :mod:`.sdk`: importing ``torch_neuronx``, finding ``/dev/neuron*``, counting cores.
