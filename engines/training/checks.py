@@ -28,10 +28,10 @@ def check_training(spec: RunSpec, info: ModelInfo) -> None:
     with torch.device("meta"):
         encoder = encoder_of(instantiate(info, make_config(info)), info)
     if spec.finetune == "lora":
+        lora_targets(info, encoder, spec.lora_targets)  # a wrong name is worth saying first
         if importlib.util.find_spec("peft") is None:
             raise UnsupportedError(
                 "--finetune lora needs peft: pip install 'plmprof[lora]' (or pip install peft)"
             )
-        lora_targets(info, encoder, spec.lora_targets)
     if spec.grad_checkpointing and not getattr(encoder, "supports_gradient_checkpointing", False):
         raise UnsupportedError(f"{info.id} does not support gradient checkpointing")

@@ -40,6 +40,7 @@ def test_full_finetune_is_three_forwards(make, task) -> None:
 
 
 def test_lora_counts_about_two_forwards() -> None:
+    pytest.importorskip("peft", reason="LoRA needs the lora extra (peft)")
     # A realistic width (d=320, as ESM-2 8M) keeps LoRA's adapters small beside the weights.
     info = tiny_esm(layers=2, hidden=320, heads=20)
     forward, total, ours = _counted(info, "classify", "lora")
