@@ -13,69 +13,57 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import threading
 import warnings
 from typing import Any
 
-from profilers.telemetry.readings import as_float, as_int, as_text, describe, query
+from profilers.telemetry.readings import (
+    LibrarySampler,
+    as_float,
+    as_int,
+    as_text,
+    describe,
+    query,
+)
 from profilers.telemetry.samples import HpuSample
 
 INSTALL_HINT = "pip install 'plmprof[gaudi]'"
 TEMPERATURE_ON_AIP = 0  # HLML_TEMPERATURE_ON_AIP in pyhlml's generated types
 
 
-class HlmlSampler:
+class HlmlSampler(LibrarySampler[HpuSample]):
     """Samples every Gaudi card HLML can see. ``available`` and ``reason`` trigger the one-time
     initialisation; ``reason`` reads "HLML not available: <why>" when HLML cannot be used."""
 
     mode: str | None = "hlml"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tried = False
+        super().__init__()
         self._hlml: Any = None
-        self._reason: str | None = None
-        self._handles: list[tuple[int, Any]] = []
         self._static: dict[int, tuple[int | None, str | None, str | None]] = {}
 
-    @property
-    def available(self) -> bool:
-        self._ensure()
-        return self._hlml is not None and bool(self._handles)
+    def _open(self) -> None:
+        hlml, why = _initialised_pyhlml()
+        if hlml is None:
+            self._reason = f"HLML not available: {why}"
+            return
+        self._hlml = hlml
+        self._opened = True
+        count = as_int(query(hlml.hlmlDeviceGetCount))
+        if not count:
+            self._reason = "HLML not available: no Gaudi card found"
+            return
+        for index in range(count):
+            handle = _handle(hlml, index)
+            if handle is not None:
+                self._handles.append((index, handle))
+        if not self._handles:
+            self._reason = "HLML not available: no Gaudi card could be opened"
+        elif len(self._handles) < count:
+            self._reason = f"some Gaudi cards not readable: {len(self._handles)} of {count}"
 
-    @property
-    def reason(self) -> str | None:
-        self._ensure()
-        return self._reason
-
-    def _ensure(self) -> None:
-        with self._lock:
-            if self._tried:
-                return
-            self._tried = True
-            hlml, why = _initialised_pyhlml()
-            if hlml is None:
-                self._reason = f"HLML not available: {why}"
-                return
-            self._hlml = hlml
-            count = as_int(query(hlml.hlmlDeviceGetCount))
-            if not count:
-                self._reason = "HLML not available: no Gaudi card found"
-                return
-            for index in range(count):
-                handle = _handle(hlml, index)
-                if handle is not None:
-                    self._handles.append((index, handle))
-            if not self._handles:
-                self._reason = "HLML not available: no Gaudi card could be opened"
-            elif len(self._handles) < count:
-                self._reason = f"some Gaudi cards not readable: {len(self._handles)} of {count}"
-
-    def sample(self) -> tuple[HpuSample, ...]:
-        """One reading of each card; an empty tuple when HLML is not available."""
-        if not self.available:
-            return ()
-        return tuple(self._sample_one(index, handle) for index, handle in self._handles)
+    def _shut(self) -> None:
+        query(self._hlml.hlmlShutdown)
+        self._hlml = None
 
     def _static_facts(self, index: int, handle: Any) -> tuple[int | None, str | None, str | None]:
         if index not in self._static:
@@ -112,16 +100,6 @@ class HlmlSampler:
         if not self.available:
             return None
         return as_text(query(self._hlml.hlmlGetDriverVersion))
-
-    def close(self) -> None:
-        """Shut HLML down (once); a later ``sample()`` initialises it again."""
-        with self._lock:
-            if self._hlml is not None:
-                query(self._hlml.hlmlShutdown)
-            self._tried = False
-            self._hlml = None
-            self._reason = None
-            self._handles = []
 
 
 def _handle(hlml: Any, index: int) -> Any:

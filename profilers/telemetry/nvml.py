@@ -6,11 +6,17 @@ not support, or one that fails for any other reason, leaves that figure ``None``
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
-from profilers.telemetry.readings import as_float, as_int, as_text, describe, query
+from profilers.telemetry.readings import (
+    LibrarySampler,
+    as_float,
+    as_int,
+    as_text,
+    describe,
+    query,
+)
 from profilers.telemetry.samples import GpuSample
 
 try:
@@ -26,7 +32,7 @@ def _cuda_version(value: int | None) -> str | None:
     return f"{value // 1000}.{(value % 1000) // 10}"
 
 
-class NvmlSampler:
+class NvmlSampler(LibrarySampler[GpuSample]):
     """Samples every NVIDIA GPU NVML can see, or only ``indices`` when given.
 
     ``available`` and ``reason`` trigger the one-time initialisation. ``reason`` reads
@@ -34,65 +40,45 @@ class NvmlSampler:
     """
 
     def __init__(self, indices: Sequence[int] | None = None) -> None:
+        super().__init__()
         self._indices = None if indices is None else tuple(indices)
-        self._lock = threading.Lock()
-        self._tried = False
-        self._initialised = False
-        self._reason: str | None = None
-        self._handles: list[tuple[int, Any]] = []
         self._names: dict[int, str] = {}
         self._uuids: dict[int, str] = {}
 
-    @property
-    def available(self) -> bool:
-        self._ensure()
-        return self._initialised and bool(self._handles)
-
-    @property
-    def reason(self) -> str | None:
-        self._ensure()
-        return self._reason
-
-    def _ensure(self) -> None:
-        with self._lock:
-            if self._tried:
-                return
-            self._tried = True
-            if pynvml is None:
-                self._reason = "NVML not available: the nvidia-ml-py package is not installed"
-                return
+    def _open(self) -> None:
+        if pynvml is None:
+            self._reason = "NVML not available: the nvidia-ml-py package is not installed"
+            return
+        try:
+            pynvml.nvmlInit()
+        except Exception as error:
+            self._reason = f"NVML not available: {describe(error)}"
+            return
+        self._opened = True
+        try:
+            count = int(pynvml.nvmlDeviceGetCount())
+        except Exception as error:
+            self._reason = f"NVML not available: cannot count GPUs: {describe(error)}"
+            return
+        wanted = range(count) if self._indices is None else self._indices
+        failures = []
+        for index in wanted:
+            if not 0 <= index < count:
+                failures.append(f"GPU {index} does not exist ({count} found)")
+                continue
             try:
-                pynvml.nvmlInit()
+                self._handles.append((index, pynvml.nvmlDeviceGetHandleByIndex(index)))
             except Exception as error:
-                self._reason = f"NVML not available: {describe(error)}"
-                return
-            self._initialised = True
-            try:
-                count = int(pynvml.nvmlDeviceGetCount())
-            except Exception as error:
-                self._reason = f"NVML not available: cannot count GPUs: {describe(error)}"
-                return
-            wanted = range(count) if self._indices is None else self._indices
-            failures = []
-            for index in wanted:
-                if not 0 <= index < count:
-                    failures.append(f"GPU {index} does not exist ({count} found)")
-                    continue
-                try:
-                    self._handles.append((index, pynvml.nvmlDeviceGetHandleByIndex(index)))
-                except Exception as error:
-                    failures.append(f"GPU {index}: {describe(error)}")
-            if not self._handles:
-                why = "; ".join(failures) if failures else "no NVIDIA GPU found"
-                self._reason = f"NVML not available: {why}"
-            elif failures:
-                self._reason = "some GPUs not readable: " + "; ".join(failures)
+                failures.append(f"GPU {index}: {describe(error)}")
+        if not self._handles:
+            why = "; ".join(failures) if failures else "no NVIDIA GPU found"
+            self._reason = f"NVML not available: {why}"
+        elif failures:
+            self._reason = "some GPUs not readable: " + "; ".join(failures)
 
-    def sample(self) -> tuple[GpuSample, ...]:
-        """One reading of each GPU; an empty tuple when NVML is not available."""
-        if not self.available:
-            return ()
-        return tuple(self._sample_one(index, handle) for index, handle in self._handles)
+    def _shut(self) -> None:
+        if pynvml is not None:
+            query(pynvml.nvmlShutdown)
 
     def _sample_one(self, index: int, handle: Any) -> GpuSample:
         nv = pynvml
@@ -158,16 +144,6 @@ class NvmlSampler:
                 }
             )
         return result
-
-    def close(self) -> None:
-        """Shut NVML down (once); a later ``sample()`` initialises it again."""
-        with self._lock:
-            if self._initialised and pynvml is not None:
-                query(pynvml.nvmlShutdown)
-            self._tried = False
-            self._initialised = False
-            self._reason = None
-            self._handles = []
 
 
 def _process_memory(processes: Any) -> dict[int, int]:
