@@ -123,10 +123,15 @@ def to_tensors(
     Dummy rows that fill a bucket to its fixed batch size repeat the batch's last sequence: the
     device computes them (they count as padded tokens) and they carry no residues.
     """
-    out = []
-    for batch in map(padded_view, planned.batches[:limit]):
-        sequences = [planned.proteins[i].sequence for i in batch.indices]
-        sequences += [sequences[-1]] * (batch.rows - len(sequences))
-        ids, mask = planned.tokenizer.batch(sequences, pad_to=batch.padded_len)
-        out.append(TensorBatch(ids.to(device), mask.to(device), batch))
-    return out
+    return [tokenize(planned, batch, device) for batch in planned.batches[:limit]]
+
+
+def tokenize(
+    planned: PlannedWorkload, planned_batch: PlannedBatch, device: torch.device
+) -> TensorBatch:
+    """One batch's sequences from their text to padded token ids on ``device``."""
+    batch = padded_view(planned_batch)
+    sequences = [planned.proteins[i].sequence for i in batch.indices]
+    sequences += [sequences[-1]] * (batch.rows - len(sequences))
+    ids, mask = planned.tokenizer.batch(sequences, pad_to=batch.padded_len)
+    return TensorBatch(ids.to(device), mask.to(device), batch)

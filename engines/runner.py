@@ -18,7 +18,7 @@ from engines.backends.neuron import worker as neuron
 from engines.backends.torch_device import TorchDevice, open_device
 from engines.catalog import ModelInfo, get_model_info
 from engines.failures import classify
-from engines.inputs import PlannedWorkload, TensorBatch, plan_workload, to_tensors
+from engines.inputs import PlannedWorkload, TensorBatch, plan_workload, to_tensors, tokenize
 from engines.messages import (
     BatchDone,
     Failed,
@@ -200,6 +200,8 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
             backend = hpu.compile_backend(device)
             compiled = compile_step.compile_state(spec.compile, items, device.device, backend)
         call = _model_call(model, packed, compiled)
+        if spec.end_to_end:
+            call = _end_to_end(call, planned, device.device)
         graphs = hpu.count_graphs(device, items)
         if compiled is not None:
             compile_step.warm_compile(
@@ -254,6 +256,19 @@ def _model_call(
     if compiled is not None:
         model = compile_step.wrap(model, compiled)
     return lambda batch: forward(model, batch)
+
+
+def _end_to_end(call: Call, planned: PlannedWorkload, device: torch.device) -> Call:
+    """The timed call from text to host: tokenise the batch's sequences, copy the ids to the
+    device, run the model, copy the real rows' embeddings back to the host (in the model's dtype).
+    Each planned batch's text is found from the pre-tokenised batch the loop hands over."""
+
+    def text_to_host(item: ModelInputs) -> object:
+        assert isinstance(item, TensorBatch)
+        output = call(tokenize(planned, item.batch, device))
+        return quality.output_tensor(output)[0][: item.batch.sequences].cpu()
+
+    return text_to_host
 
 
 def _subset_output(

@@ -158,6 +158,13 @@ class RunSpec:
     quality: bool = setting(
         False, "Compare outputs with an fp32 reference.", kind="bool", commands=("run", "sweep")
     )
+    end_to_end: bool = setting(
+        False,
+        "Time each batch from sequence text to embeddings on the host (tokenise, copy, run, "
+        "copy back), not the model call alone.",
+        kind="bool",
+        commands=("run", "sweep"),
+    )
     neuron_target: str = setting("inf2", "Neuron: inf2, trn1, trn1n or trn2.", kind="str")
     neuron_optlevel: int = setting(
         2, "Neuron: neuronx-cc --optlevel 1, 2 or 3.", kind="int", flag="optlevel"
@@ -359,6 +366,11 @@ def _validate(spec: RunSpec) -> None:
     if spec.token_budget and spec.buckets:
         raise InvalidInputError("--token-budget and --buckets are two batching schemes: pick one")
     _validate_packing(spec)
+    if spec.end_to_end and (spec.packing or spec.mode != "inference"):
+        raise InvalidInputError(
+            "--end-to-end times padded inference batches from their text: not with --packing "
+            "or training"
+        )
     _choice("Neuron target", spec.neuron_target, NEURON_TARGETS)
     if spec.neuron_optlevel not in NEURON_OPTLEVELS:
         raise InvalidInputError(f"Neuron optlevel must be 1, 2 or 3 (got {spec.neuron_optlevel})")

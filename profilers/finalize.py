@@ -185,6 +185,17 @@ def _quality_section(collector: RunCollector) -> dict[str, Any] | None:
     }
 
 
+END_TO_END = (
+    "end to end: sequence text tokenised, copied to the device, run, embeddings copied to the host"
+)
+MODEL_ONLY = "model only: batches tokenised and on the device beforehand; the forward call alone"
+
+
+def timing_scope(spec: RunSpec) -> str:
+    """What each timed call covers (``--end-to-end`` or the model call alone)."""
+    return END_TO_END if spec.end_to_end else MODEL_ONLY
+
+
 def startup_phases(record: WorkerRecord) -> list[dict[str, Any]]:
     """Where one worker's time went before it measured: the process start (spawn to the worker's
     first word), then each phase it reported, each lasting until the next began (``warming``
@@ -294,9 +305,12 @@ def build_result(
         **(batch.to_dict() if batch else {}),
         "per_sequence": per_sequence.to_dict() if per_sequence else None,
         "clock": "time.monotonic() around each call, device-synchronised (CUDA)",
+        "covers": timing_scope(spec),
     }
     rate = throughput(collector.timings)
     result.throughput = rate.to_dict() if rate else None
+    if result.throughput is not None:
+        result.throughput["covers"] = timing_scope(spec)
     if result.workload is not None:
         result.workload["measured_padding_fraction"] = work.padding_fraction
         result.workload["coverage"] = coverage(spec, collector)

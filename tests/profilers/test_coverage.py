@@ -119,3 +119,31 @@ def test_start_up_phases_are_measured_in_the_worker(
     assert [p["phase"] for p in phases] == ["planning", "building", "optimizing", "warming"]
     assert all(p["seconds"] >= 0 for p in phases)
     assert "planning" in _text(result) and "warming" in _text(result)
+
+
+def test_end_to_end_times_text_to_host_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, fasta: str
+) -> None:
+    import engines.runner as runner
+
+    calls: list[int] = []
+    real = runner.tokenize
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "tokenize", counted)
+    result = _run(monkeypatch, fasta, passes=1, end_to_end=True, warmup=1)
+    assert result.latency is not None and result.throughput is not None
+    # every timed call (1 warm-up, 5 measured batches) tokenised its batch from the text
+    assert len(calls) == 1 + result.latency["count"] == 6
+    assert result.latency["covers"].startswith("end to end: sequence text tokenised")
+    assert result.throughput["covers"] == result.latency["covers"]
+    assert "end to end" in _text(result)
+    calls.clear()
+    model_only = _run(monkeypatch, fasta, passes=1, warmup=1)
+    assert calls == [] and model_only.latency is not None
+    assert model_only.latency["covers"].startswith("model only")
+    with pytest.raises(InvalidInputError, match="not with --packing"):
+        RunSpec(end_to_end=True, packing=True, token_budget=512)

@@ -80,6 +80,7 @@ def result_table(result: Result) -> Table:
         ("status", STATUS_WORDS.get(result.status, result.status)),
         ("model", f"{spec['model']} on {(result.workers or [{}])[0].get('device_name') or '–'}"),
         ("settings", f"{spec['dtype']} {spec['attention']} {batching_label(spec)}"),
+        ("timed", str(latency.get("covers") or "–")),
         ("workload", workload_label(workload, int(spec.get("workers") or 1))),
         ("measured", coverage_label(workload.get("coverage"))),
         ("batches", batch_sizes_label(workload.get("measured_batch_sizes"))),
@@ -104,7 +105,7 @@ def result_table(result: Result) -> Table:
         ("price", price_label(result.cost)),
         ("machine", contention_label(result.contention)),
     ]
-    rows[7:7] = training_rows(result)  # after the workload, batch and start-up rows
+    rows[8:8] = training_rows(result)  # after the workload, batch and start-up rows
     for label, value in rows:
         table.add_row(label, value, style="bold red" if value.startswith("CONTENDED") else None)
     if result.message:
