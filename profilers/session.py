@@ -39,7 +39,8 @@ WorkerTarget = Callable[[WorkerTask, Connection, Any], None]
 SnapshotCallback = Callable[[Snapshot], None]
 
 # After a stop request, how long workers get to finish their batch before they are ended.
-STOP_GRACE_S = 15.0
+STOP_GRACE_S = 15.0  # a measuring worker: time to finish its batch in flight
+STOP_GRACE_UNMEASURED_S = 1.5  # loading, compiling, warming up: nothing to keep
 
 
 def build_monitor(
@@ -230,16 +231,25 @@ class Session:
             del open_pipes[conn]
 
     def _end_stragglers(self, workers: list[tuple[BaseProcess, Connection]]) -> None:
-        """Workers still loading cannot stop between batches: end them after a grace period."""
+        """Workers that cannot stop between batches are ended: one still loading, compiling or
+        warming up (nothing measured to keep) after ``STOP_GRACE_UNMEASURED_S``; one measuring,
+        whose batch outlasts ``STOP_GRACE_S``, after that (its finished batches are kept)."""
         assert self._stop_requested_at is not None
-        if time.monotonic() - self._stop_requested_at < STOP_GRACE_S:
-            return
+        waited = time.monotonic() - self._stop_requested_at
         for index, (process, _) in enumerate(workers):
-            if self.collector.workers[index].status is None:
-                process.kill()
-                self.collector.mark_ended(
-                    index, Status.INTERRUPTED, "stopped by the user before it began measuring"
-                )
+            record = self.collector.workers[index]
+            if record.status is not None:
+                continue
+            measuring = record.phase == "measuring"
+            if waited < (STOP_GRACE_S if measuring else STOP_GRACE_UNMEASURED_S):
+                continue
+            process.kill()
+            message = (
+                f"stopped by the user; its batch in flight outlasted {STOP_GRACE_S:.0f} s"
+                if measuring
+                else f"stopped by the user while {record.phase} (before it began measuring)"
+            )
+            self.collector.mark_ended(index, Status.INTERRUPTED, message)
 
     def snapshot(self, monitor: TelemetryMonitor | None, clock: RunClock, price: Any) -> Snapshot:
         return make_snapshot(

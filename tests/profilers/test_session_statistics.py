@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from fake_engine import SLEEP_S, dying_worker, sleeping_worker
+from fake_engine import SLEEP_S, compiling_worker, dying_worker, sleeping_worker
 
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
@@ -124,3 +124,25 @@ def test_a_killed_worker_ends_crashed_and_still_gives_a_result() -> None:
     assert result.workers[0]["status"] == "crashed"
     assert result.latency is None
     assert result.workload["sequences"] == 16
+
+
+def test_stop_during_compilation_ends_the_worker_within_seconds() -> None:
+    session: Session
+    asked: list[float] = []
+
+    def stop_once_compiling(snapshot) -> None:  # type: ignore[no-untyped-def]
+        if snapshot.phase == "compiling" and not asked:
+            asked.append(time.monotonic())
+            threading.Thread(target=session.stop).start()
+
+    session = Session(
+        _spec(duration_s=60.0),
+        OPTIONS,
+        on_snapshot=stop_once_compiling,
+        worker_target=compiling_worker,
+    )
+    result = session.run()
+    assert asked, "the worker never reported compiling"
+    assert time.monotonic() - asked[0] < 6  # not the minute the compilation would take
+    assert result.status == "interrupted"
+    assert "while compiling" in result.workers[0]["message"]

@@ -15,6 +15,7 @@ from typing import Any
 from engines.batching import fixed_batches
 from engines.messages import (
     BatchDone,
+    Compiling,
     Finished,
     Loaded,
     Status,
@@ -99,3 +100,12 @@ def dying_worker(task: WorkerTask, conn: Connection, stop: Any) -> None:
     """Reports its plan, then dies from SIGKILL as the kernel's OOM killer would kill it."""
     conn.send(_loaded(task))
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def compiling_worker(task: WorkerTask, conn: Connection, stop: Any) -> None:
+    """Loads, then "compiles" for a minute without looking at ``stop`` (as torch.compile does)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn.send(_loaded(task))
+    conn.send(Compiling(task.index, "torch.compile", 0, 1))
+    time.sleep(60)
+    conn.send(Finished(task.index, Status.OK, 0))
