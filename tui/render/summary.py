@@ -86,7 +86,8 @@ def result_table(result: Result) -> Table:
         ("batches", batch_sizes_label(workload.get("measured_batch_sizes"))),
         ("start-up", startup_label(result.timing)),
         (
-            "latency p50 / p90 / p99",
+            # a training run's calls are optimizer steps
+            ("step" if result.training else "latency") + " p50 / p90 / p99",
             " / ".join(
                 ms(latency.get(k)) + (UNBACKED if k in unbacked else "")
                 for k in ("p50", "p90", "p99")

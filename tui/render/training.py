@@ -35,7 +35,6 @@ def training_rows(result: Result) -> list[tuple[str, str]]:
     training = result.training
     if not training:
         return []
-    step = training.get("step_time") or {}
     memory = training.get("memory") or {}
     params = training.get("parameters") or {}
     loss = training.get("loss") or []
@@ -54,7 +53,6 @@ def training_rows(result: Result) -> list[tuple[str, str]]:
             f"{training['steps']['measured']} measured after {training['steps']['warmup']} "
             f"warm-up; first step {ms(training['steps']['first_step_s'])}",
         ),
-        ("step p50 / p90 / p99", " / ".join(ms(step.get(k)) for k in ("p50", "p90", "p99"))),
         ("phases p50", _phases(training.get("phases") or {})),
         ("steps/s", format_value(training.get("steps_per_s"))),
         (
