@@ -87,17 +87,29 @@ def register(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run_in_process(monkeypatch: pytest.MonkeyPatch, **settings: Any) -> list[WorkerMessage]:
-    """Run the real worker loop in this process on a tiny model; return what it sent.
+    """Run the real worker loop in this process on a tiny model; return what it sent."""
+    register(monkeypatch)
+    return run_spec_in_process(monkeypatch, tiny_spec(**settings))
+
+
+def run_spec_in_process(
+    monkeypatch: pytest.MonkeyPatch, spec: RunSpec, device: str = "cpu"
+) -> list[WorkerMessage]:
+    """Run the real worker loop for ``spec`` in this process, as the worker of ``device``; return
+    what it sent.
 
     The address-space cap is left out: it would outlive the test in this process."""
     import engines.runner as runner
 
-    register(monkeypatch)
     monkeypatch.setattr(runner, "cap_address_space", lambda limit_mb: None)
-    spec = tiny_spec(**settings)
     messages: list[WorkerMessage] = []
-    runner.run_worker(WorkerTask(spec.to_dict(), 0, "cpu", {}), messages.append, lambda: False)
+    runner.run_worker(WorkerTask(spec.to_dict(), 0, device, {}), messages.append, lambda: False)
     return messages
+
+
+def of_type(messages: list[WorkerMessage], kind: type) -> list[Any]:
+    """The messages of one type, in the order they were sent."""
+    return [m for m in messages if isinstance(m, kind)]
 
 
 def result_of(spec: RunSpec, messages: list[WorkerMessage]) -> Result:

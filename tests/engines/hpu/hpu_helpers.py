@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from engines.messages import WorkerMessage, WorkerTask
-from engines.runner import run_worker
+from engines.messages import WorkerMessage
 from engines.spec import RunSpec
-from tests.tiny_models import tiny_spec
+from tests.tiny_models import run_spec_in_process, tiny_spec
 
 # Imports the stand-in bridge afresh with PT_HPU_LAZY_MODE set to the value (None: unset).
 ImportBridge = Callable[[str | None], ModuleType]
@@ -26,11 +25,4 @@ def run_on_hpu(
     monkeypatch: pytest.MonkeyPatch, spec: RunSpec, device: str = "hpu"
 ) -> list[WorkerMessage]:
     """The real worker loop, in this process, against whatever bridge is importable."""
-    monkeypatch.setattr("engines.runner.cap_address_space", lambda limit_mb: None)
-    sent: list[WorkerMessage] = []
-    run_worker(WorkerTask(spec.to_dict(), 0, device, {}), sent.append, lambda: False)
-    return sent
-
-
-def of_type(messages: list[WorkerMessage], kind: type) -> list[Any]:
-    return [m for m in messages if isinstance(m, kind)]
+    return run_spec_in_process(monkeypatch, spec, device)

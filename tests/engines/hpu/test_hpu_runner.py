@@ -7,7 +7,7 @@ simulated work, whatever the machine is doing."""
 from __future__ import annotations
 
 import pytest
-from hpu_helpers import ImportBridge, hpu_spec, of_type, run_on_hpu
+from hpu_helpers import ImportBridge, hpu_spec, run_on_hpu
 
 from engines.backends.hpu.device import HpuDevice
 from engines.messages import (
@@ -21,6 +21,7 @@ from engines.messages import (
     Optimized,
     Status,
 )
+from tests.tiny_models import of_type
 
 pytestmark = pytest.mark.hpu
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from hpu_helpers import ImportBridge, hpu_spec, of_type, run_on_hpu
+from hpu_helpers import ImportBridge, hpu_spec, run_on_hpu
 
 from engines.backends.hpu.device import HpuDevice
 from engines.backends.hpu.training import HpuHooks
 from engines.backends.hpu.worker import open_hpu_worker
 from engines.messages import Failed, Finished, Loaded, Status, StepDone, TrainingInfo
+from tests.tiny_models import of_type
 
 pytestmark = pytest.mark.hpu
 

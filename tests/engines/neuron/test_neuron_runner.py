@@ -24,16 +24,13 @@ from engines.messages import (
 )
 from engines.runner import run_worker
 from engines.spec import RunSpec
+from tests.tiny_models import of_type
 
 
 def run(spec: RunSpec, device: str = "neuron") -> list[WorkerMessage]:
     sent: list[WorkerMessage] = []
     run_worker(WorkerTask(spec.to_dict(), 0, device, {}), sent.append, lambda: False)
     return sent
-
-
-def of_type(messages: list[WorkerMessage], kind: type) -> list:  # type: ignore[type-arg]
-    return [m for m in messages if isinstance(m, kind)]
 
 
 def test_neuron_worker_compiles_every_bucket_then_measures(
