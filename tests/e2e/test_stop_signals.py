@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -31,6 +32,23 @@ def _start(*args: str, cwd: Path) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,  # its own process group, as a shell gives a foreground job
     )
+
+
+def _start_sweep(cwd: Path) -> subprocess.Popen[str]:
+    """A two-point sweep into ``cwd/sweep`` whose points each measure for up to 120 s."""
+    return _start(
+        "sweep", "--model", "esm2_t6_8M", "--seq-len", "32", "--batch-sizes", "1,2",
+        "--duration", "120", "--warmup", "1", "--output", "sweep",
+        cwd=cwd,
+    )  # fmt: skip
+
+
+def _wait_until(done: Callable[[], object], seconds: float = 120) -> None:
+    """Poll ``done`` until it is true or ``seconds`` have passed (the test's asserts then say
+    what did not happen)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not done():
+        time.sleep(0.2)
 
 
 def _wait_for_batches(live: Path, count: int, process: subprocess.Popen[str]) -> None:
@@ -84,14 +102,8 @@ def test_a_stop_signal_saves_what_was_measured(
 
 
 def test_sigterm_stops_a_sweep_resumably(tmp_path: Path) -> None:
-    process = _start(
-        "sweep", "--model", "esm2_t6_8M", "--seq-len", "32", "--batch-sizes", "1,2",
-        "--duration", "120", "--warmup", "1", "--output", "sweep",
-        cwd=tmp_path,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not _workers(process.pid):
-        time.sleep(0.2)
+    process = _start_sweep(tmp_path)
+    _wait_until(lambda: _workers(process.pid))
     time.sleep(8)  # let the worker load and measure a little
     workers = _workers(process.pid)
     process.send_signal(signal.SIGTERM)
@@ -107,14 +119,8 @@ def test_sigterm_stops_a_sweep_resumably(tmp_path: Path) -> None:
 
 
 def test_two_resumes_of_one_sweep_folder_never_both_run(tmp_path: Path) -> None:
-    first = _start(
-        "sweep", "--model", "esm2_t6_8M", "--seq-len", "32", "--batch-sizes", "1,2",
-        "--duration", "120", "--warmup", "1", "--output", "sweep",
-        cwd=tmp_path,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (tmp_path / "sweep" / "sweep.json").exists():
-        time.sleep(0.2)
+    first = _start_sweep(tmp_path)
+    _wait_until((tmp_path / "sweep" / "sweep.json").exists)
     second = _start("sweep", "--resume", "--output", "sweep", cwd=tmp_path)
     _, stderr = second.communicate(timeout=120)
     assert second.returncode == 2, stderr
