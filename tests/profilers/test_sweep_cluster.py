@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 import pytest
-from cluster_fakes import FakeCluster, FakeTask
+from cluster_fakes import FakeCluster, FakeTask, node_dies
 
 from engines.errors import InvalidInputError
 from engines.messages import Status
@@ -112,14 +112,7 @@ def test_a_mixed_fleet_runs_each_point_on_its_hardware() -> None:
 def test_a_lost_node_is_retried_once_on_another_node() -> None:
     other = NodeInfo("d" * 16, "cpu-host-2", resources={"CPU": 4.0})
     cluster = FakeCluster([CPU_NODE, other])
-
-    def outcome(task: FakeTask) -> TaskEnd | str | None:
-        if task.node == CPU_NODE:
-            cluster.alive = [other]
-            return TaskEnd(kind="lost", message="NodeDiedError: node died")
-        return "ok"
-
-    cluster.outcome = outcome
+    node_dies(cluster, CPU_NODE, "NodeDiedError: node died")
     ends = run_all(cluster, [spec("cpu", b) for b in (1, 2, 3)])
     assert all(e.status == "ok" for e in ends.values())
     assert all(e.node == other for e in ends.values())
@@ -141,14 +134,7 @@ def test_a_point_lost_twice_is_crashed_naming_its_nodes() -> None:
 
 def test_points_left_without_a_node_of_their_kind_end_with_the_reason() -> None:
     cluster = FakeCluster([CPU_NODE, GPU_NODE])
-
-    def outcome(task: FakeTask) -> TaskEnd | str | None:
-        if task.node == GPU_NODE:
-            cluster.alive = [CPU_NODE]
-            return TaskEnd(kind="lost", message="NodeDiedError")
-        return "ok"
-
-    cluster.outcome = outcome
+    node_dies(cluster, GPU_NODE, "NodeDiedError")
     ends = run_all(cluster, [spec("cuda", 1), spec("cpu", 1), spec("cuda", 2)])
     assert ends[1].status == "ok"
     assert ends[0].status == Status.CRASHED

@@ -86,3 +86,18 @@ class FakeCluster:
     def cancel(self, handle: FakeTask) -> None:
         handle.end = TaskEnd(kind="cancelled")
         self.cancelled.append(handle)
+
+
+def node_dies(
+    cluster: FakeCluster, node: NodeInfo, message: str, *, node_lost: bool = False
+) -> None:
+    """Script ``cluster``: a task on ``node`` ends ``lost`` with ``message`` and the cluster stops
+    listing the node; every other task ends ok."""
+
+    def outcome(task: FakeTask) -> TaskEnd | str | None:
+        if task.node == node:
+            cluster.alive = [n for n in cluster.alive if n != node]
+            return TaskEnd(kind="lost", message=message, node_lost=node_lost)
+        return "ok"
+
+    cluster.outcome = outcome

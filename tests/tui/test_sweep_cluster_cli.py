@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_fakes import FakeCluster, FakeTask, ok_result
+from cluster_fakes import FakeCluster, FakeTask, node_dies, ok_result
 
 from profilers.result import load_result
 from profilers.sweep.cluster import ClusterExecutor, ClusterLostError, TaskEnd
@@ -87,14 +87,7 @@ def test_a_lost_node_loses_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], cluster: Callable[..., FakeCluster]
 ) -> None:
     fake = cluster()
-
-    def outcome(task: FakeTask) -> TaskEnd | str | None:
-        if task.node == NODE_A:
-            fake.alive = [NODE_B]
-            return TaskEnd(kind="lost", message="NodeDiedError", node_lost=True)
-        return "ok"
-
-    fake.outcome = outcome
+    node_dies(fake, NODE_A, "NodeDiedError", node_lost=True)
     code, _, err = run([*GRID, *RAY, "-o", "s"], capsys)
     assert code == 0, err
     saved = points(tmp_path / "s")
