@@ -255,3 +255,26 @@ def test_runs_table_puts_key_figures_before_long_text() -> None:
 
     for figure in ("p50_ms", "p99_ms", "sequences_per_s"):
         assert SHOWN.index(figure) < SHOWN.index("message") < SHOWN.index("optimizations")
+
+
+@pytest.mark.parametrize(
+    ("text", "prune", "layers", "heads"),
+    [
+        ("none", "none", 0, 0),
+        ("layers:2", "none", 2, 0),
+        ("2:4 layers:2", "2:4", 2, 0),
+        ("unstructured:0.5, heads:1", "unstructured:0.5", 0, 1),
+    ],
+)
+def test_the_pruning_box_takes_layer_and_head_pruning(
+    text: str, prune: str, layers: int, heads: int
+) -> None:
+    from tui.screens.setup import pruning_fields, pruning_text
+
+    spec = RunSpec().replace(**pruning_fields(text))
+    assert (spec.prune, spec.prune_layers, spec.prune_heads) == (prune, layers, heads)
+    assert pruning_fields(pruning_text(spec)) == pruning_fields(text)  # the form shows it back
+    with pytest.raises(InvalidInputError, match="one weight scheme at a time"):
+        pruning_fields("2:4 unstructured:0.5")
+    with pytest.raises(InvalidInputError, match="pruning layers must be a whole number"):
+        pruning_fields("layers:two")

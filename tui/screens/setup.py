@@ -58,7 +58,15 @@ WORKLOAD_HINTS = {
     "lengths": "fixed:N, uniform:A-B, uniref50-like or proteome",
     "fasta": "path to a FASTA file",
 }
-PRUNE_SUGGESTIONS = ["none", "2:4", "unstructured:0.5", "unstructured:0.3", "unstructured:0.7"]
+PRUNE_SUGGESTIONS = [
+    "none",
+    "2:4",
+    "unstructured:0.5",
+    "unstructured:0.3",
+    "unstructured:0.7",
+    "layers:2",
+    "heads:2",
+]
 VALIDATE_DELAY_S = 0.25
 
 
@@ -127,6 +135,35 @@ def _decimal(label: str, text: str) -> float:
         raise InvalidInputError(f"{label} must be a number of seconds (got '{text}')") from None
 
 
+def pruning_fields(text: str) -> dict[str, Any]:
+    """The pruning box: a weight scheme (``none``, ``2:4``, ``unstructured:S``) and/or
+    ``layers:N`` (drop the last N layers) and ``heads:N`` (drop N heads per layer), space- or
+    comma-separated, e.g. ``2:4 layers:2``."""
+    fields: dict[str, Any] = {"prune": "none", "prune_layers": 0, "prune_heads": 0}
+    schemes = []
+    for word in text.replace(",", " ").split():
+        kind, _, count = word.partition(":")
+        if kind in ("layers", "heads"):
+            fields[f"prune_{kind}"] = _whole(f"pruning {kind}", count)
+        else:
+            schemes.append(word)
+    if len(schemes) > 1:
+        raise InvalidInputError(f"pruning: one weight scheme at a time (got {', '.join(schemes)})")
+    if schemes:
+        fields["prune"] = schemes[0]
+    return fields
+
+
+def pruning_text(spec: RunSpec) -> str:
+    """The pruning box's text for ``spec`` (inverse of :func:`pruning_fields`)."""
+    words = [] if spec.prune == "none" else [spec.prune]
+    if spec.prune_layers:
+        words.append(f"layers:{spec.prune_layers}")
+    if spec.prune_heads:
+        words.append(f"heads:{spec.prune_heads}")
+    return " ".join(words) or "none"
+
+
 def spec_from_form(base: RunSpec, values: FormValues) -> RunSpec:
     """``base`` with the form's fields applied; raises ``InvalidInputError`` like the CLI does."""
     size = _whole(
@@ -146,7 +183,7 @@ def spec_from_form(base: RunSpec, values: FormValues) -> RunSpec:
         devices=(),
         dtype=values.dtype,
         int8=values.int8,
-        prune=values.prune.strip() or "none",
+        **pruning_fields(values.prune),
         attention=values.attention,
         compile=values.compile,
         batch_size=size if values.batching == "batch" else base.batch_size,
@@ -250,8 +287,8 @@ class SetupPane(Vertical):
                 yield select("int8", choices(INT8_SCHEMES), base.int8)
                 yield Label("pruning", classes="field")
                 yield Input(
-                    base.prune,
-                    placeholder="none, 2:4 or unstructured:S",
+                    pruning_text(base),
+                    placeholder="none, 2:4, unstructured:S; layers:N, heads:N",
                     suggester=SuggestFromList(PRUNE_SUGGESTIONS),
                     compact=True,
                     id="prune",
@@ -376,7 +413,7 @@ class SetupPane(Vertical):
             lost.append(f"device {spec.device} is not on this machine")
         if spec.devices:
             lost.append(f"one device per worker ({', '.join(spec.devices)})")
-        self.query_one("#prune", Input).value = spec.prune
+        self.query_one("#prune", Input).value = pruning_text(spec)
         if spec.packing and not spec.token_budget:
             lost.append("packing sized by batch x longest (the form packs by token budget)")
         packed = spec.packing and spec.token_budget
