@@ -189,10 +189,16 @@ END_TO_END = (
     "end to end: sequence text tokenised, copied to the device, run, embeddings copied to the host"
 )
 MODEL_ONLY = "model only: batches tokenised and on the device beforehand; the forward call alone"
+TRAINING_STEP = (
+    "one optimizer step: forward, loss, backward and optimizer over --grad-accum batches "
+    "tokenised and on the device beforehand (masked-LM masks drawn before the step)"
+)
 
 
 def timing_scope(spec: RunSpec) -> str:
-    """What each timed call covers (``--end-to-end`` or the model call alone)."""
+    """What each timed call covers (a training step, ``--end-to-end`` or the model call alone)."""
+    if spec.mode == "training":
+        return TRAINING_STEP
     return END_TO_END if spec.end_to_end else MODEL_ONLY
 
 

@@ -44,6 +44,7 @@ def test_warmup_steps_are_reported_not_timed(monkeypatch, tmp_path) -> None:
     }
     assert training["step_time"]["count"] == 2
     assert result.latency["count"] == 2
+    assert result.latency["covers"].startswith("one optimizer step: forward, loss, backward")
     assert len(training["loss"]) == 5 and training["loss_warmup_steps"] == 3
     window = result.throughput["window_s"]
     assert window == pytest.approx(steps[-1].end - steps[3].start)
