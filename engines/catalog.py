@@ -27,7 +27,10 @@ class ModelInfo:
     """One catalog entry.
 
     ``config`` holds the keyword arguments of the transformers config class named by ``hf_class``'s
-    family; ``expected_params`` is the published parameter count the built model must match.
+    family; ``expected_params`` is the parameter count of the encoder as built here from the
+    published configuration (no pooler, no language-model head; ESM's contact head included,
+    though the forward never runs it); the built model must match it. It is not the rounded
+    figure in a model's name (ESM-2 "8M" counts the LM head too).
     """
 
     id: str

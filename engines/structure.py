@@ -48,3 +48,13 @@ def model_shape(model: nn.Module) -> ModelShape:
             attn.append(module.out_features)
     parameters = sum(p.numel() for p in model.parameters())
     return ModelShape(parameters, token, sequence, tuple(attn))
+
+
+def run_parameters(model: nn.Module) -> int:
+    """Parameters of the modules the forward pass runs: all but those it never calls (ESM's
+    contact-prediction head, built by transformers but unused for embeddings)."""
+    return sum(
+        p.numel()
+        for name, p in model.named_parameters()
+        if not any(part in _NOT_RUN_PARTS for part in name.split("."))
+    )

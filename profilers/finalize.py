@@ -139,6 +139,14 @@ def _memory_section(collector: RunCollector, workers: list[dict[str, Any]]) -> d
     }
 
 
+PARAMETERS_COUNTED = (
+    "parameters and expected_parameters: every weight of the encoder as built (after structural "
+    "pruning), with no pooler and no language-model head, ESM's contact head included; "
+    "parameters_run: those of the modules the forward pass runs (the contact head left out); "
+    "linear_parameters: the Linear weights each token passes through (the FLOPs count's N)"
+)
+
+
 def _model_section(spec: RunSpec, collector: RunCollector) -> dict[str, Any] | None:
     loaded = next((w.loaded for w in collector.workers.values() if w.loaded), None)
     info = get_model_info(spec.model)
@@ -148,6 +156,7 @@ def _model_section(spec: RunSpec, collector: RunCollector) -> dict[str, Any] | N
         "family": info.family.value,
         "weights": spec.weights,
         "expected_parameters": info.expected_params,
+        "parameters_counted": PARAMETERS_COUNTED,
         "notes": list(info.notes),
     }
     if loaded is not None:
@@ -162,6 +171,7 @@ def _model_section(spec: RunSpec, collector: RunCollector) -> dict[str, Any] | N
     optimized = next((w.optimizations for w in collector.workers.values() if w.optimizations), None)
     if optimized is not None:
         section["optimizations"] = optimized
+        section["parameters_run"] = optimized.get("parameters_run")
     return section
 
 

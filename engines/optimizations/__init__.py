@@ -28,7 +28,7 @@ from engines.footprint import weight_bytes
 from engines.optimizations import compile as compile_step
 from engines.optimizations import int8, precision, pruning
 from engines.spec import RunSpec
-from engines.structure import ModelShape, model_shape
+from engines.structure import ModelShape, model_shape, run_parameters
 
 __all__ = ["OptimizedModel", "check", "optimize", "preload"]
 
@@ -244,5 +244,6 @@ def optimize(
         pruned["semi_structured"].update(pruning.to_semi_structured(model, device))
     report["weights"] = weight_bytes(model)
     report["parameters"] = shape.parameters
+    report["parameters_run"] = run_parameters(model)
     report["linear_parameters"] = shape.token_linear_params
     return OptimizedModel(model, shape, report, notes)

@@ -50,3 +50,12 @@ def test_an_int8_result_reports_weights_apart_from_the_build_copy_in_its_peak(
     assert plain is not None
     assert plain["weights_built"] is None and plain["peak_note"] is None
     assert plain["weights"]["total"] == pytest.approx(built["total"])
+
+
+def test_parameters_say_what_they_count_and_which_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    messages = run_in_process(monkeypatch)
+    model = result_of(tiny_spec(), messages).model
+    assert model is not None
+    # tiny ESM: 2 layers x 4 heads feed the contact head's Linear(8 -> 1): 9 weights never run
+    assert model["parameters"] - model["parameters_run"] == 9
+    assert "no language-model head" in model["parameters_counted"]

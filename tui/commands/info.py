@@ -16,7 +16,8 @@ def print_models(console: Console) -> None:
     notes share the last column, which folds to whatever width is left."""
     table = Table(
         title="plmprof model catalog (random weights unless --weights is given)",
-        caption="parameters: the architecture's count, checked against the built model in tests",
+        caption="parameters: the encoder as built (no pooler or LM head; ESM contact head "
+        "included), checked against the built model in tests",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
