@@ -12,6 +12,7 @@ from profilers.export import COLUMNS, format_value, markdown_table, summary_row
 from profilers.files import dumps
 from profilers.report.analysis import ModelReport
 from profilers.report.build import Report
+from profilers.report.performance import performance_table
 from profilers.report.rows import Row
 from profilers.report.training import training_markdown
 
@@ -172,6 +173,16 @@ def to_markdown(report: Report) -> str:
         ]
         headers = ["model", "device", "largest ok", "smallest oom", "memory cap MB", "note"]
         lines.append(markdown_table(headers, rows))
+    headers, cells = performance_table(report.rows)
+    if cells:
+        lines.append("## Performance table\n")
+        lines.append(
+            "The columns of the AWS Neuron performance tables, one row per run that ended ok, "
+            "cheapest per 1M sequences first (runs without a price last, fastest first). "
+            "One inference is one sequence; costs in USD at the price in Setup; latency is per "
+            "batch; Real Time = batch 1.\n"
+        )
+        lines.append(markdown_table(headers, cells))
     if report.rows:
         lines.append("## All results\n")
         shown = [(n, h) for n, h, _ in COLUMNS if n not in ("run_id", "message")]
@@ -216,7 +227,14 @@ CSV_FIELDS = (
     "useful_mfu_pct",
     "joules_per_sequence",
     "usd_per_million",
+    "usd_per_million_residues",
     "cosine_min",
+    "framework",
+    "instance_type",
+    "software",
+    "application_type",
+    "run_mode",
+    "model_details",
     "realtime",
     "throughput_optimized",
     "best_for",

@@ -14,6 +14,7 @@ from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.coerce import integer, table, text
 from profilers.export import batching, ms, optimizations, pct, run_device
+from profilers.report.performance import setting_of
 from profilers.result import Result
 from profilers.sections import Sections
 
@@ -116,6 +117,13 @@ class Row:
     joules_per_sequence: float | None
     usd_per_million: float | None
     cosine_min: float | None
+    usd_per_million_residues: float | None
+    framework: str
+    instance_type: str
+    software: str
+    application_type: str
+    run_mode: str
+    model_details: str
     config_key: str = field(repr=False)
     baseline_key: str = field(repr=False)
     plain: bool = field(repr=False)
@@ -142,6 +150,14 @@ def row_of(result: Result, file: str = "") -> Row:
     optimized = optimizations(spec)
     batch = spec.get("batch_size")
     fixed_batch = integer(batch)
+    workload = workload_label(spec)
+    setting = setting_of(
+        environment_of(result),
+        spec,
+        sections.cost,
+        sections.device_name or device,
+        f"{optimized}, {workload}",
+    )
     return Row(
         file=file or f"{result.run_id}.json",
         run_id=result.run_id,
@@ -157,7 +173,7 @@ def row_of(result: Result, file: str = "") -> Row:
         config=_config_label(spec, optimized, device),
         batching=batching(spec),
         batch_size=None if spec.get("token_budget") else fixed_batch,
-        workload=workload_label(spec),
+        workload=workload,
         sequences_per_s=rate.sequences_per_s if rate else None,
         tokens_per_s=rate.tokens_per_s if rate else None,
         residues_per_s=rate.residues_per_s if rate else None,
@@ -170,6 +186,13 @@ def row_of(result: Result, file: str = "") -> Row:
         joules_per_sequence=sections.energy.joules_per_sequence if sections.energy else None,
         usd_per_million=sections.cost.per_million_sequences if sections.cost else None,
         cosine_min=sections.quality.cosine_min if sections.quality else None,
+        usd_per_million_residues=setting.usd_per_million_residues,
+        framework=setting.framework,
+        instance_type=setting.instance_type,
+        software=setting.software,
+        application_type=setting.application_type,
+        run_mode=setting.run_mode,
+        model_details=setting.model_details,
         config_key=config_key(spec),
         baseline_key=config_key(spec, drop=[*PLAIN, "attention"])
         + f"|{batch}|{spec.get('token_budget')}",

@@ -534,3 +534,75 @@ def test_figures_just_under_one_do_not_read_as_one() -> None:
     assert format_value(0.9999999) == "1"  # beyond six figures it is 1 for every reader
     assert format_value(0.0487) == "0.0487"
     assert format_value(0.5) == "0.5"
+
+
+def test_performance_table_has_the_aws_columns_sorted_by_cost(tmp_path: Path) -> None:
+    cheap = result("cheap-b8", batch=8, seq_s=96.0, p50=0.083, p99=0.09, cost=2.19)
+    cheap.cost = {**(cheap.cost or {}), "per_million_residues": 0.034}
+    dear = result("dear-b1", seq_s=30.0, p50=0.033, cost=7.0)
+    gpu = result("gpu-b4", batch=4, device="cuda", seq_s=500.0, p50=0.008)
+    gpu.environment = {**ENV, "cuda_runtime": "12.4", "instance_type": "g5.xlarge"}
+    neuron = result("neuron-b1", device="neuron", seq_s=40.0, p50=0.025, cost=5.0)
+    neuron.environment = {**ENV, "torch_neuronx": "2.1.2.2.3.0", "instance_type": "inf2.xlarge"}
+    failed = result("oom-b64", batch=64, status="oom")
+    report = build_report(load_folder(save(tmp_path / "r", dear, gpu, failed, cheap, neuron)))
+    text = render_report(report, "md")
+    section = text.split("## Performance table\n", 1)[1]
+    lines = [line for line in section.split("\n## ")[0].splitlines() if line.startswith("|")]
+    header, *table = [[c.strip() for c in line.strip("|").split(" | ")] for line in lines]
+    del table[0]  # the |---| line
+    assert header == [
+        "Model",
+        "Framework",
+        "Inst. Type",
+        "Throughput (/sec)",
+        "Latency P50 (ms)",
+        "Latency P99 (ms)",
+        "Cost per 1M inferences",
+        "Cost per 1M residues",
+        "Application Type",
+        "Neuron / CUDA / torch version",
+        "Run Mode",
+        "Batch Size",
+        "Model details",
+    ]
+    # cheapest first, the unpriced GPU run last; the failed run is not in the table
+    assert [(r[3], r[6]) for r in table] == [
+        ("96.00", "2.19"),
+        ("40.00", "5.00"),
+        ("30.00", "7.00"),
+        ("500", "–"),
+    ]
+    assert table[0] == [
+        "esm2_t6_8M",
+        "PyTorch 2.13.0+cpu",
+        "inf2.xlarge",  # the price's instance type when the host does not know its own
+        "96.00",
+        "83.00",
+        "90.00",
+        "2.19",
+        "0.034",
+        "Batch",
+        "torch 2.13.0+cpu",
+        "Single worker",
+        "8",
+        "fp32 sdpa, len 64",
+    ]
+    assert table[1][2] == "inf2.xlarge" and table[1][9] == "torch-neuronx 2.1.2.2.3.0"
+    assert table[2][8] == "Real Time"
+    assert table[3][2] == "g5.xlarge" and table[3][9] == "torch 2.13.0+cpu, CUDA 12.4"
+    csv_rows = {r["file"]: r for r in csv.DictReader(io.StringIO(render_report(report, "csv")))}
+    assert float(csv_rows["cheap-b8.json"]["usd_per_million_residues"]) == 0.034
+    assert csv_rows["cheap-b8.json"]["application_type"] == "Batch"
+    assert csv_rows["neuron-b1.json"]["software"] == "torch-neuronx 2.1.2.2.3.0"
+    assert csv_rows["gpu-b4.json"]["instance_type"] == "g5.xlarge"
+
+
+def test_a_run_over_several_workers_is_data_parallel() -> None:
+    from profilers.report.performance import run_mode
+
+    assert run_mode({"workers": 1}) == "Single worker"
+    assert run_mode({"workers": 2}) == "Data Parallel (2 workers)"
+    assert run_mode({"workers": 1, "devices": ["cuda:0", "cuda:1", "cuda:2"]}) == (
+        "Data Parallel (3 workers)"
+    )
