@@ -307,7 +307,13 @@ DEFAULT_MODEL = "esm2_t6_8M"
 
 
 def get_model_info(model_id: str) -> ModelInfo:
-    """The catalog entry for ``model_id``, or an error that suggests the nearest ids."""
+    """The catalog entry for ``model_id`` (a local Hugging Face model directory's, when it is a
+    path), or an error that suggests the nearest ids."""
+    if model_id not in MODELS:
+        from engines.local_model import is_local_model, local_model_info
+
+        if is_local_model(model_id):
+            return local_model_info(model_id)
     try:
         return MODELS[model_id]
     except KeyError:
