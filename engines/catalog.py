@@ -28,9 +28,10 @@ class ModelInfo:
 
     ``config`` holds the keyword arguments of the transformers config class named by ``hf_class``'s
     family; ``expected_params`` is the parameter count of the encoder as built here from the
-    published configuration (no pooler, no language-model head; ESM's contact head included,
-    though the forward never runs it); the built model must match it. It is not the rounded
-    figure in a model's name (ESM-2 "8M" counts the LM head too).
+    published configuration (no language-model head, a pooler only for ProtBERT; ESM's contact
+    head included, though the forward never runs it); the built model must match it. It is not
+    the rounded figure in a model's name (ESM-2 "8M" counts the LM head too): ``published``
+    holds that figure, its source and the parts it counts that are not built here.
     """
 
     id: str
@@ -46,6 +47,59 @@ class ModelInfo:
     @property
     def unverified(self) -> bool:
         return any("UNVERIFIED" in note for note in self.notes)
+
+    @property
+    def published(self) -> PublishedCount | None:
+        """The count the model's authors publish, or None where none could be confirmed."""
+        return PUBLISHED_COUNTS.get(self.id)
+
+
+@dataclass(frozen=True)
+class PublishedCount:
+    """A parameter count as the model's authors publish it, and what separates it from the
+    parameters plmprof runs (``engines.structure.run_parameters``).
+
+    ``not_built`` lists the parts the published figure includes that plmprof neither builds nor
+    runs (an LM head, a decoder), each with its count from the configuration. The published
+    figure is rounded by its authors: run + not built must lie within ``tolerance`` (relative)
+    of it, for the reason ``why`` gives. A source not checked here says UNVERIFIED.
+    """
+
+    params: int
+    covers: str
+    source: str
+    not_built: tuple[tuple[str, int], ...]
+    tolerance: float
+    why: str
+
+    @property
+    def unverified(self) -> bool:
+        return "UNVERIFIED" in self.source
+
+    @property
+    def label(self) -> str:
+        """The figure as its authors write it ("8M", "3B")."""
+        for scale, suffix in ((10**9, "B"), (10**6, "M")):
+            if self.params >= scale:
+                return f"{self.params / scale:g}{suffix}"
+        return f"{self.params:,}"
+
+
+def esm_lm_head_params(hidden: int, vocab: int) -> int:
+    """ESM's masked-LM head: dense d×d + bias, LayerNorm, output bias (its weight is the tied
+    token embedding, counted once already)."""
+    return hidden * hidden + hidden + 2 * hidden + vocab
+
+
+def t5_decoder_params(config: dict[str, Any]) -> int:
+    """A T5 decoder stack of ``num_layers`` blocks, as in the encoder-decoder checkpoint:
+    self-attention, cross-attention, feed-forward, three layer norms per block, the relative
+    position table and a final norm (embeddings shared and the LM head tied, so not counted)."""
+    d, inner = config["d_model"], config["num_heads"] * config["d_kv"]
+    ffn_mats = 3 if config.get("feed_forward_proj", "relu").startswith("gated") else 2
+    block = 2 * 4 * d * inner + ffn_mats * d * config["d_ff"] + 3 * d
+    buckets = config.get("relative_attention_num_buckets", 32) * config["num_heads"]
+    return config["num_layers"] * block + buckets + d
 
 
 _ESM_COMMON: dict[str, Any] = {
@@ -118,6 +172,7 @@ def _t5(d_model: int, d_ff: int, heads: int, d_kv: int, vocab: int, **extra: Any
 
 
 _ESM_MAX = 1022
+_ANKH_COUNT = "published count UNVERIFIED"
 _ESM_NOTE = "ESM-2: rotary positions, pre-LayerNorm; erf gelu"
 MODELS: dict[str, ModelInfo] = {
     info.id: info
@@ -276,7 +331,7 @@ MODELS: dict[str, ModelInfo] = {
             None,
             "ankh",
             453_170_688,
-            ("gated-gelu feed-forward", "tokenizer id layout UNVERIFIED"),
+            ("gated-gelu feed-forward", "tokenizer id layout UNVERIFIED", _ANKH_COUNT),
         ),
         ModelInfo(
             "ankh_large",
@@ -298,7 +353,7 @@ MODELS: dict[str, ModelInfo] = {
             None,
             "ankh",
             1_151_707_648,
-            ("gated-gelu feed-forward", "heads and d_ff UNVERIFIED"),
+            ("gated-gelu feed-forward", "heads and d_ff UNVERIFIED", _ANKH_COUNT),
         ),
     )
 }
@@ -322,3 +377,79 @@ def get_model_info(model_id: str) -> ModelInfo:
         raise UnknownModelError(
             f"unknown model '{model_id}'.{hint} Known models: {', '.join(MODELS)}"
         ) from None
+
+
+_FAIR_ESM = "fair-esm README, table of pre-trained models (the figure in the model's name)"
+_ESM_COVERS = "the released EsmForMaskedLM: encoder and masked-LM head"
+
+
+def _esm_published(model_id: str, params: int, tolerance: float, why: str) -> PublishedCount:
+    hidden = MODELS[model_id].config["hidden_size"]
+    return PublishedCount(
+        params,
+        _ESM_COVERS,
+        _FAIR_ESM,
+        (("masked-LM head", esm_lm_head_params(hidden, 33)),),
+        tolerance,
+        why,
+    )
+
+
+_PROTTRANS = (
+    "ProtTrans paper (Elnaggar et al., IEEE TPAMI 2022), model table "
+    "(UNVERIFIED: not checked against the paper here)"
+)
+_PROTBERT_PUBLISHED = PublishedCount(
+    420_000_000,
+    "the encoder with pooler",
+    _PROTTRANS,
+    (),
+    0.001,
+    "rounded to 10M; the BERT pooler is built and run here",
+)
+
+PUBLISHED_COUNTS: dict[str, PublishedCount] = {
+    "esm2_t6_8M": _esm_published(
+        "esm2_t6_8M", 8 * 10**6, 0.07, "7.5M rounded up to 8M in the name"
+    ),
+    "esm2_t12_35M": _esm_published(
+        "esm2_t12_35M",
+        35 * 10**6,
+        0.05,
+        "the name says 35M for 33.5M; the checkpoint holds no further module",
+    ),
+    "esm2_t30_150M": _esm_published(
+        "esm2_t30_150M", 150 * 10**6, 0.015, "148M rounded to 150M in the name"
+    ),
+    "esm2_t33_650M": _esm_published(
+        "esm2_t33_650M", 650 * 10**6, 0.005, "651M rounded to 650M in the name"
+    ),
+    "esm2_t36_3B": _esm_published(
+        "esm2_t36_3B", 3 * 10**9, 0.06, "2.84B rounded up to 3B in the name"
+    ),
+    "esm2_t48_15B": _esm_published(
+        "esm2_t48_15B", 15 * 10**9, 0.01, "15.1B rounded to 15B in the name"
+    ),
+    "esm1b_t33_650M": _esm_published(
+        "esm1b_t33_650M", 650 * 10**6, 0.005, "652M rounded to 650M in the name"
+    ),
+    "protst_esm1b": PublishedCount(
+        650 * 10**6,
+        "the ESM-1b backbone only (ProtST publishes no count of its own)",
+        "ESM-1b's figure in the fair-esm README (UNVERIFIED for ProtST)",
+        (("ESM-1b masked-LM head", esm_lm_head_params(1280, 33)),),
+        0.01,
+        "650M for ESM-1b, plus the 1.6M classification head run here",
+    ),
+    "prot_bert": _PROTBERT_PUBLISHED,
+    "prot_bert_bfd": _PROTBERT_PUBLISHED,
+    "prot_t5_xl_enc": PublishedCount(
+        3 * 10**9,
+        "the whole ProtT5-XL encoder-decoder",
+        _PROTTRANS,
+        (("T5 decoder", t5_decoder_params(MODELS["prot_t5_xl_enc"].config)),),
+        0.07,
+        "2.82B rounded up to 3B; only the encoder (1.21B) is built and run",
+    ),
+}
+"""Published counts by model id. Ankh's are absent: none could be confirmed here (UNVERIFIED)."""

@@ -141,7 +141,8 @@ def _memory_section(collector: RunCollector, workers: list[dict[str, Any]]) -> d
 
 PARAMETERS_COUNTED = (
     "parameters and expected_parameters: every weight of the encoder as built (after structural "
-    "pruning), with no pooler and no language-model head, ESM's contact head included; "
+    "pruning), with no language-model head, a pooler only for ProtBERT, ESM's contact head "
+    "included; "
     "parameters_run: those of the modules the forward pass runs (the contact head left out); "
     "linear_parameters: the Linear weights each token passes through (the FLOPs count's N)"
 )

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from engines.catalog import MODELS, Family
+from engines.catalog import MODELS, Family, ModelInfo
 from tui.widgets.units import NA
 
 
@@ -16,8 +16,9 @@ def print_models(console: Console) -> None:
     notes share the last column, which folds to whatever width is left."""
     table = Table(
         title="plmprof model catalog (random weights unless --weights is given)",
-        caption="parameters: the encoder as built (no pooler or LM head; ESM contact head "
-        "included), checked against the built model in tests",
+        caption="parameters: the encoder as built (no LM head; pooler only for ProtBERT; ESM "
+        "contact head included), checked in tests. published: the authors' rounded figure, "
+        "incl. parts not built here; tests hold what runs against it (docs/measurement.md)",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
@@ -35,9 +36,23 @@ def print_models(console: Console) -> None:
             f"{info.expected_params:,}",
             str(info.max_residues or NA),
             f"{info.family.value}\n[dim]{info.tokenizer} tok.[/]",
-            "\n".join((info.hub_id, *(f"[dim]{escape(note)}[/]" for note in info.notes))),
+            "\n".join(
+                (
+                    info.hub_id,
+                    *(f"[dim]{escape(note)}[/]" for note in (*info.notes, *_published(info))),
+                )
+            ),
         )
     console.print(table)
+
+
+def _published(info: ModelInfo) -> tuple[str, ...]:
+    published = info.published
+    if published is None:
+        return ()
+    parts = ", ".join(name for name, _ in published.not_built)
+    text = f"published {published.label}" + (f" incl. {parts}" if parts else "")
+    return (text + (" (UNVERIFIED)" if published.unverified else ""),)
 
 
 def print_devices(console: Console) -> None:
