@@ -35,7 +35,9 @@ class FieldInfo:
     """``flag``: the option's name without dashes (default: the field's name with dashes);
     ``short``: a one-letter option; ``axis``: the plural a sweep takes a comma list under (and a
     grid may use); ``aliases``: other names a grid may use; ``optional``: None is a value;
-    ``commands``: the commands offering it as an option."""
+    ``commands``: the commands offering it as an option; ``group``: the heading it is listed
+    under in the Setup form (the main form or a folded section: workload, measurement,
+    training, neuron, gaudi)."""
 
     name: str
     help: str
@@ -47,6 +49,7 @@ class FieldInfo:
     axis: str | None
     aliases: tuple[str, ...]
     commands: tuple[Command, ...]
+    group: str
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -67,6 +70,7 @@ def setting(
     axis: str | None = None,
     aliases: tuple[str, ...] = (),
     commands: tuple[Command, ...] = ALL_COMMANDS,
+    group: str = "main",
 ) -> Any:
     """A RunSpec field with its metadata (``dataclasses.field`` with a default)."""
     meta = {
@@ -78,6 +82,7 @@ def setting(
         "axis": axis,
         "aliases": aliases,
         "commands": commands,
+        "group": group,
     }
     return dataclasses.field(default=default, metadata={_KEY: meta})
 

@@ -50,7 +50,10 @@ class RunSpec:
         DEFAULT_MODEL, "Model id (see `plmprof models`).", kind="str", short="m", axis="models"
     )
     weights: str = setting(
-        "random", "random (default), cache (local HF cache only) or a local path.", kind="str"
+        "random",
+        "random (default), cache (local HF cache only) or a local path.",
+        kind="str",
+        group="workload",
     )
     device: str = setting(
         "cpu",
@@ -62,7 +65,11 @@ class RunSpec:
     )
     dtype: str = setting("fp32", "fp32, fp16 or bf16.", kind="str", axis="dtypes")
     autocast: bool = setting(
-        False, "Keep fp32 weights, autocast to --dtype.", kind="bool", commands=("run", "sweep")
+        False,
+        "Keep fp32 weights, autocast to --dtype.",
+        kind="bool",
+        commands=("run", "sweep"),
+        group="measurement",
     )
     int8: str = setting(
         "none", "none, dynamic or weight-only.", kind="str", axis="int8", commands=("run", "sweep")
@@ -102,7 +109,10 @@ class RunSpec:
         commands=("run", "sweep"),
     )
     buckets: tuple[int, ...] = setting(
-        (), "Pad to the next of these token lengths, e.g. 128,256,512.", kind="ints"
+        (),
+        "Pad to the next of these token lengths, e.g. 128,256,512.",
+        kind="ints",
+        group="workload",
     )
     seq_len: int | None = setting(
         256, "Synthetic sequences of N residues.", kind="int", optional=True, axis="seq_lens"
@@ -114,7 +124,9 @@ class RunSpec:
         axis="lengths",
     )
     fasta: str | None = setting(None, "FASTA file to embed.", kind="str")
-    num_sequences: int | None = setting(None, "Sequences to generate.", kind="int", flag="num-seqs")
+    num_sequences: int | None = setting(
+        None, "Sequences to generate.", kind="int", flag="num-seqs", group="workload"
+    )
     mode: str = setting(
         "inference",
         "inference, or train (fine-tuning; see the training settings).",
@@ -126,7 +138,11 @@ class RunSpec:
         1, "Worker processes (model copies).", kind="int", commands=("run", "sweep")
     )
     devices: tuple[str, ...] = setting(
-        (), "One device per worker, e.g. cuda:0,cuda:1.", kind="devices", commands=("run",)
+        (),
+        "One device per worker, e.g. cuda:0,cuda:1.",
+        kind="devices",
+        commands=("run",),
+        group="measurement",
     )
     memory_limit_mb: int | None = setting(
         None,
@@ -134,6 +150,7 @@ class RunSpec:
         kind="size",
         flag="memory-limit",
         commands=("run", "sweep"),
+        group="measurement",
     )
     warmup: int = setting(
         2, "Warm-up calls, excluded from statistics.", kind="int", commands=("run", "sweep")
@@ -143,20 +160,31 @@ class RunSpec:
     )
     min_iters: int = setting(10, "Minimum measured batches.", kind="int", commands=("run", "sweep"))
     max_iters: int | None = setting(
-        None, "Stop after N measured batches.", kind="int", commands=("run", "sweep")
+        None,
+        "Stop after N measured batches.",
+        kind="int",
+        commands=("run", "sweep"),
+        group="measurement",
     )
     passes: int | None = setting(
         None,
         "Measure every sequence exactly N times (duration ignored).",
         kind="int",
         commands=("run", "sweep"),
+        group="measurement",
     )
     threads: int | None = setting(
-        None, "CPU threads per worker.", kind="int", commands=("run", "sweep")
+        None, "CPU threads per worker.", kind="int", commands=("run", "sweep"), group="measurement"
     )
-    seed: int = setting(0, "Seed of synthetic sequences and random weights.", kind="int")
+    seed: int = setting(
+        0, "Seed of synthetic sequences and random weights.", kind="int", group="workload"
+    )
     quality: bool = setting(
-        False, "Compare outputs with an fp32 reference.", kind="bool", commands=("run", "sweep")
+        False,
+        "Compare outputs with an fp32 reference.",
+        kind="bool",
+        commands=("run", "sweep"),
+        group="measurement",
     )
     end_to_end: bool = setting(
         False,
@@ -164,28 +192,34 @@ class RunSpec:
         "copy back), not the model call alone.",
         kind="bool",
         commands=("run", "sweep"),
+        group="measurement",
     )
-    neuron_target: str = setting("inf2", "Neuron: inf2, trn1, trn1n or trn2.", kind="str")
+    neuron_target: str = setting(
+        "inf2", "Neuron: inf2, trn1, trn1n or trn2.", kind="str", group="neuron"
+    )
     neuron_optlevel: int = setting(
-        2, "Neuron: neuronx-cc --optlevel 1, 2 or 3.", kind="int", flag="optlevel"
+        2, "Neuron: neuronx-cc --optlevel 1, 2 or 3.", kind="int", flag="optlevel", group="neuron"
     )
     neuron_data_parallel: bool = setting(
         False,
         "Neuron: one torch_neuronx.DataParallel model over the visible cores.",
         kind="bool",
         flag="data-parallel",
+        group="neuron",
     )
     hpu_mode: str = setting(
         "lazy",
         "Gaudi: lazy (PT_HPU_LAZY_MODE=1) or eager (needed by --compile).",
         kind="str",
         commands=("run", "sweep"),
+        group="gaudi",
     )
     hpu_graphs: bool = setting(
         False,
         "Gaudi: wrap the model in HPU graphs (lazy mode).",
         kind="bool",
         commands=("run", "sweep"),
+        group="gaudi",
     )
     # Training (mode "training"); engines.training.settings checks them.
     task: str = setting(
@@ -208,38 +242,54 @@ class RunSpec:
         axis="finetunes",
         commands=("run", "sweep"),
     )
-    lora_rank: int = setting(8, "Training: LoRA rank.", kind="int", commands=("run", "sweep"))
-    lora_alpha: int = setting(16, "Training: LoRA alpha.", kind="int", commands=("run", "sweep"))
+    lora_rank: int = setting(
+        8, "Training: LoRA rank.", kind="int", commands=("run", "sweep"), group="training"
+    )
+    lora_alpha: int = setting(
+        16, "Training: LoRA alpha.", kind="int", commands=("run", "sweep"), group="training"
+    )
     lora_targets: tuple[str, ...] = setting(
         (),
         "Training: LoRA target modules, e.g. query,key,value (default: the model's q/k/v).",
         kind="names",
         commands=("run", "sweep"),
+        group="training",
     )
     grad_checkpointing: bool = setting(
         False,
         "Training: recompute each layer in the backward pass.",
         kind="bool",
         commands=("run", "sweep"),
+        group="training",
     )
     optimizer: str = setting(
-        "adamw", "Training: adamw (fused on CUDA) or sgd.", kind="str", commands=("run", "sweep")
+        "adamw",
+        "Training: adamw (fused on CUDA) or sgd.",
+        kind="str",
+        commands=("run", "sweep"),
+        group="training",
     )
     lr: float = setting(1e-4, "Training: learning rate.", kind="float", commands=("run", "sweep"))
     grad_accum: int = setting(
-        1, "Training: batches per optimizer step.", kind="int", commands=("run", "sweep")
+        1,
+        "Training: batches per optimizer step.",
+        kind="int",
+        commands=("run", "sweep"),
+        group="training",
     )
     eval_fraction: float = setting(
         0.1,
         "Training: share of the sequences held out for accuracy (seeded).",
         kind="float",
         commands=("run", "sweep"),
+        group="training",
     )
     epochs: float = setting(
         3.0,
         "Training: epochs for the time-to-train estimate.",
         kind="float",
         commands=("run", "sweep"),
+        group="training",
     )
     notes: tuple[str, ...] = field(default=(), compare=False)
 

@@ -107,6 +107,7 @@ class PlmprofApp(App[list[Result]]):
             "param_counter": param_counter,
             "detector": detect_devices if devices is None else None,
             "base": base_spec,
+            "options": options,
         }
         self.draw_interval_s = draw_interval_s
         self.history = LiveHistory()
@@ -220,6 +221,12 @@ class PlmprofApp(App[list[Result]]):
         if problem is not None:
             self.action_show_tab("setup")
             self.notify(problem, title="cannot run", severity="error")
+            return
+        try:
+            self.options = setup.options()
+        except PlmprofError as exc:
+            self.action_show_tab("setup")
+            self.notify(str(exc), title="cannot run", severity="error")
             return
         self.start(spec)
 

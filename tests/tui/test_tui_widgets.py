@@ -269,7 +269,7 @@ def test_runs_table_puts_key_figures_before_long_text() -> None:
 def test_the_pruning_box_takes_layer_and_head_pruning(
     text: str, prune: str, layers: int, heads: int
 ) -> None:
-    from tui.screens.setup import pruning_fields, pruning_text
+    from tui.screens.setup_form import pruning_fields, pruning_text
 
     spec = RunSpec().replace(**pruning_fields(text))
     assert (spec.prune, spec.prune_layers, spec.prune_heads) == (prune, layers, heads)

@@ -1,4 +1,7 @@
-"""The setup form: model, device, dtype, optimizations, batching, workload and stopping rule.
+"""The setup form: model, device, dtype, optimizations, batching, workload and stopping rule,
+then every other setting ``plmprof run`` takes in folded sections generated from the settings'
+descriptions (``tui.screens.setup_fields``); the values become a RunSpec in
+``tui.screens.setup_form``.
 
 Every change is checked in a thread, the way a run would be: the form's values become a
 ``RunSpec`` (validated on construction) and go through ``check_runnable``. What cannot run is
@@ -9,7 +12,6 @@ crash.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -19,10 +21,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.timer import Timer
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from engines.catalog import MODELS, ModelInfo
-from engines.errors import InvalidInputError, PlmprofError
+from engines.errors import PlmprofError
 from engines.spec import (
     ATTENTIONS,
     COMPILE_MODES,
@@ -33,6 +35,16 @@ from engines.spec import (
     RunSpec,
 )
 from engines.training.settings import FINETUNES, TASKS
+from profilers.options import MeasureOptions
+from tui.screens.setup_fields import (
+    compose_folded,
+    field_text,
+    folded_fields,
+    measure_field_names,
+    measure_options,
+    widget_id,
+)
+from tui.screens.setup_form import FormValues, pruning_text, spec_from_form
 
 Preflight = Callable[[RunSpec], Any]
 ParamCounter = Callable[[ModelInfo], int]
@@ -95,121 +107,6 @@ def model_label(info: ModelInfo) -> str:
     return f"{info.id} · {short_count(info.expected_params)} params · max {longest} res"
 
 
-@dataclass(frozen=True)
-class FormValues:
-    """What the form holds, as typed."""
-
-    model: str
-    device: str
-    dtype: str
-    int8: str
-    prune: str
-    attention: str
-    compile: str
-    batching: str
-    batch_value: str
-    workload: str
-    workload_value: str
-    duration: str
-    warmup: str
-    min_iters: str
-    workers: str
-    mode: str = "inference"
-    task: str = "mlm"
-    finetune: str = "full"
-    labels: str = ""
-    lr: str = "0.0001"
-
-
-def _whole(label: str, text: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError:
-        raise InvalidInputError(f"{label} must be a whole number (got '{text}')") from None
-
-
-def _decimal(label: str, text: str) -> float:
-    try:
-        return float(text.strip())
-    except ValueError:
-        raise InvalidInputError(f"{label} must be a number of seconds (got '{text}')") from None
-
-
-def pruning_fields(text: str) -> dict[str, Any]:
-    """The pruning box: a weight scheme (``none``, ``2:4``, ``unstructured:S``) and/or
-    ``layers:N`` (drop the last N layers) and ``heads:N`` (drop N heads per layer), space- or
-    comma-separated, e.g. ``2:4 layers:2``."""
-    fields: dict[str, Any] = {"prune": "none", "prune_layers": 0, "prune_heads": 0}
-    schemes = []
-    for word in text.replace(",", " ").split():
-        kind, _, count = word.partition(":")
-        if kind in ("layers", "heads"):
-            fields[f"prune_{kind}"] = _whole(f"pruning {kind}", count)
-        else:
-            schemes.append(word)
-    if len(schemes) > 1:
-        raise InvalidInputError(f"pruning: one weight scheme at a time (got {', '.join(schemes)})")
-    if schemes:
-        fields["prune"] = schemes[0]
-    return fields
-
-
-def pruning_text(spec: RunSpec) -> str:
-    """The pruning box's text for ``spec`` (inverse of :func:`pruning_fields`)."""
-    words = [] if spec.prune == "none" else [spec.prune]
-    if spec.prune_layers:
-        words.append(f"layers:{spec.prune_layers}")
-    if spec.prune_heads:
-        words.append(f"heads:{spec.prune_heads}")
-    return " ".join(words) or "none"
-
-
-def spec_from_form(base: RunSpec, values: FormValues) -> RunSpec:
-    """``base`` with the form's fields applied; raises ``InvalidInputError`` like the CLI does."""
-    size = _whole(
-        "batch size" if values.batching == "batch" else "token budget", values.batch_value
-    )
-    workload: dict[str, Any] = {"seq_len": None, "lengths": None, "fasta": None}
-    if values.workload == "seq_len":
-        workload["seq_len"] = _whole("sequence length", values.workload_value)
-    elif not values.workload_value.strip():
-        what = "a length distribution" if values.workload == "lengths" else "a FASTA path"
-        raise InvalidInputError(f"give {what}, or pick another workload")
-    else:
-        workload[values.workload] = values.workload_value.strip()
-    return base.replace(
-        model=values.model,
-        device=values.device,
-        devices=(),
-        dtype=values.dtype,
-        int8=values.int8,
-        **pruning_fields(values.prune),
-        attention=values.attention,
-        compile=values.compile,
-        batch_size=size if values.batching == "batch" else base.batch_size,
-        token_budget=None if values.batching == "batch" else size,
-        packing=values.batching == "packed",
-        buckets=base.buckets if values.batching == "batch" else (),
-        duration_s=_decimal("duration", values.duration),
-        warmup=_whole("warm-up", values.warmup),
-        min_iters=_whole("min iterations", values.min_iters),
-        workers=_whole("workers", values.workers),
-        mode=values.mode,
-        task=values.task,
-        finetune=values.finetune,
-        labels=values.labels.strip() or None,
-        lr=_number("learning rate", values.lr),
-        **workload,
-    )
-
-
-def _number(label: str, text: str) -> float:
-    try:
-        return float(text.strip())
-    except ValueError:
-        raise InvalidInputError(f"{label} must be a number (got '{text}')") from None
-
-
 def describe_plan(planned: Any) -> str:
     """A line about the planned workload that ``check_runnable`` returns, when it has one."""
     summary = getattr(planned, "summary", None)
@@ -249,6 +146,7 @@ class SetupPane(Vertical):
         param_counter: ParamCounter,
         detector: Detector | None = None,
         base: RunSpec | None = None,
+        options: MeasureOptions | None = None,
         id: str | None = None,
     ) -> None:
         """``devices=None``: start with the CPU and ask ``detector`` in a thread for the rest."""
@@ -259,6 +157,7 @@ class SetupPane(Vertical):
         self.preflight = preflight
         self.param_counter = param_counter
         self.base = (base or RunSpec()).replace(device=self.default_device)
+        self.measure_base = options or MeasureOptions()
         self.counts: dict[str, int | None] = {}
         self.generation = 0
         self.checked: tuple[RunSpec | None, bool, str] = (None, False, "")
@@ -338,6 +237,7 @@ class SetupPane(Vertical):
             yield Label("", id="model-info")
             yield Label(Text("checking…", style="dim"), id="validation")
             yield Button("Run  (r)", id="run-button", variant="success", compact=True)
+            yield from compose_folded(base, self.measure_base)
 
     def on_mount(self) -> None:
         self.border_title = "set up a run"
@@ -395,11 +295,25 @@ class SetupPane(Vertical):
             finetune=self._select("finetune"),
             labels=self._input("labels"),
             lr=self._input("lr"),
+            more=self._folded(),
         )
+
+    def _folded(self) -> dict[str, str | bool]:
+        """The folded sections' widgets, by field name."""
+        names = [i.name for i in folded_fields()] + list(measure_field_names())
+        found: dict[str, str | bool] = {}
+        for name in names:
+            widget = self.query_one(f"#{widget_id(name)}")
+            found[name] = widget.value if isinstance(widget, Checkbox | Input) else ""
+        return found
 
     def spec(self) -> RunSpec:
         """The RunSpec the form holds; raises ``InvalidInputError`` when it holds none."""
         return spec_from_form(self.base, self.values())
+
+    def options(self) -> MeasureOptions:
+        """How runs are measured and priced, with the price section's values."""
+        return measure_options(self.measure_base, self._folded())
 
     def load(self, spec: RunSpec) -> list[str]:
         """Fill the form from ``spec``; returns what could not be carried over."""
@@ -411,8 +325,6 @@ class SetupPane(Vertical):
             self.query_one("#device", Select).value = spec.device
         else:
             lost.append(f"device {spec.device} is not on this machine")
-        if spec.devices:
-            lost.append(f"one device per worker ({', '.join(spec.devices)})")
         self.query_one("#prune", Input).value = pruning_text(spec)
         if spec.packing and not spec.token_budget:
             lost.append("packing sized by batch x longest (the form packs by token budget)")
@@ -432,13 +344,18 @@ class SetupPane(Vertical):
         self.query_one("#workers", Input).value = str(spec.workers)
         self.query_one("#labels", Input).value = spec.labels or ""
         self.query_one("#lr", Input).value = f"{spec.lr:g}"
+        for info in folded_fields():
+            widget = self.query_one(f"#{widget_id(info.name)}")
+            if isinstance(widget, Checkbox | Input):
+                widget.value = field_text(info, getattr(spec, info.name))
         self.schedule_validation()
         return lost
 
     # -- reacting to edits -----------------------------------------------------------------
     @on(Select.Changed)
     @on(Input.Changed)
-    def _edited(self, event: Select.Changed | Input.Changed) -> None:
+    @on(Checkbox.Changed)
+    def _edited(self, event: Select.Changed | Input.Changed | Checkbox.Changed) -> None:
         ident = event.control.id
         if ident == "workload" and isinstance(event, Select.Changed):
             kind = str(event.value)
