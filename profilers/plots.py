@@ -1,9 +1,13 @@
 """PNG plots of a report (optional extra ``plots``: matplotlib).
 
 Per model: throughput against batch size per configuration, latency percentiles (p50, p90, p99)
-against batch size, and memory against batch size. Each function returns a ``Drawn`` holding the
-series read back from the drawn matplotlib lines, so tests check what was drawn, not just that a
-file exists. pyplot is not used (no global state, no display needed).
+against batch size, memory against batch size, and throughput per hardware when the model ran on
+more than one. Across models: throughput and memory against model size (parameters) and against
+sequence length, when the report holds at least two sizes or lengths of one setting.
+
+Each function returns a ``Drawn`` holding the series read back from the drawn matplotlib lines,
+so tests check what was drawn, not just that a file exists. pyplot is not used (no global
+state, no display needed).
 """
 
 from __future__ import annotations
@@ -64,16 +68,41 @@ def _new_axes() -> tuple[Any, Any]:
     return figure, figure.subplots()
 
 
+def _millions(value: float) -> str:
+    return f"{value / 1e6:.3g}M"
+
+
+@dataclass(frozen=True)
+class XAxis:
+    """What a plot's x axis holds: its label, log base and how a tick is written."""
+
+    label: str
+    base: int = 2
+    tick: Callable[[float], str] = "{:g}".format
+
+
+BATCH = XAxis("batch size")
+LENGTH = XAxis("sequence length (residues)")
+SIZE = XAxis("model parameters", 10, _millions)
+
+
 def _finish(
-    figure: Any, axes: Any, path: Path, kind: str, model: str, title: str, ylabel: str
+    figure: Any,
+    axes: Any,
+    path: Path,
+    kind: str,
+    model: str,
+    title: str,
+    ylabel: str,
+    x: XAxis = BATCH,
 ) -> Drawn:
-    axes.set_title(title)
-    axes.set_xlabel("batch size")
+    axes.set_title(title, fontsize="medium")
+    axes.set_xlabel(x.label)
     axes.set_ylabel(ylabel)
-    axes.set_xscale("log", base=2)
-    batches = sorted({float(x) for line in axes.get_lines() for x in line.get_xdata()})
-    if batches:
-        axes.set_xticks(batches, [f"{b:g}" for b in batches])
+    axes.set_xscale("log", base=x.base)
+    ticks = sorted({float(v) for line in axes.get_lines() for v in line.get_xdata()})
+    if ticks:
+        axes.set_xticks(ticks, [x.tick(t) for t in ticks])
         axes.minorticks_off()
     axes.grid(True, alpha=0.3)
     if axes.get_lines():
@@ -86,7 +115,7 @@ def _finish(
         ]
         for line in axes.get_lines()
     }
-    return Drawn(kind, model, path, title, "batch size", ylabel, drawn, png.getvalue())
+    return Drawn(kind, model, path, title, x.label, ylabel, drawn, png.getvalue())
 
 
 def _lines(
@@ -133,6 +162,86 @@ def plot_memory(model: ModelReport, folder: Path) -> Drawn:
     return _finish(figure, axes, path, "memory", model.model, title, ylabel)
 
 
+def _series(
+    rows: Sequence[Row],
+    label: Callable[[Row], str],
+    x: Callable[[Row], float | None],
+    y: Callable[[Row], float | None],
+    fewest: int = 2,
+) -> Series:
+    """Ok rows as lines (the last row wins a repeated x); lines of under ``fewest`` points are
+    left out."""
+    lines: dict[str, dict[float, float]] = {}
+    for row in rows:
+        at, value = x(row), y(row)
+        if row.ok and at is not None and value is not None:
+            lines.setdefault(label(row), {})[float(at)] = value
+    return {k: sorted(points.items()) for k, points in lines.items() if len(points) >= fewest}
+
+
+def _memory_label(rows: Sequence[Row]) -> str:
+    kinds = sorted({r.memory_kind for r in rows if r.memory_kind})
+    return f"peak memory, MB ({', '.join(kinds) or 'not measured'})"
+
+
+def _figures(
+    rows: Sequence[Row], folder: Path, name: str, x: XAxis, value: Callable[[Row], float | None],
+    label: Callable[[Row], str], what: str,
+) -> list[Drawn]:  # fmt: skip
+    """Throughput and peak memory against ``value`` (``name``: the file stem, ``what``: the
+    lines' meaning in the title)."""
+    drawn = []
+    for kind, y, ylabel in (
+        ("throughput", lambda r: r.sequences_per_s, "sequences/s"),
+        ("memory", lambda r: r.peak_memory_mb, _memory_label(rows)),
+    ):
+        series = _series(rows, label, value, y)
+        if not series:
+            continue
+        figure, axes = _new_axes()
+        _lines(axes, series)
+        title = f"{ylabel.split(',')[0]} against {x.label} ({what}; ok runs)"
+        path = folder / f"{name}-{kind}.png"
+        drawn.append(_finish(figure, axes, path, f"{name}-{kind}", "all", title, ylabel, x))
+    return drawn
+
+
+def plot_by_size(rows: Sequence[Row], folder: Path) -> list[Drawn]:
+    """Throughput and memory against parameters, a line per device, precision, batch and
+    workload that ran on two model sizes or more."""
+    return _figures(
+        rows, folder, "by-model-size", SIZE, lambda r: r.parameters,
+        lambda r: f"{r.device} · {r.optimizations} · batch {r.batching} · {r.workload}",
+        "a line per device, precision, batch and workload",
+    )  # fmt: skip
+
+
+def plot_by_length(rows: Sequence[Row], folder: Path) -> list[Drawn]:
+    """Throughput and memory against sequence length, a line per model, device, precision and
+    batch that ran at two lengths or more (synthetic ``--seq-len`` runs only)."""
+    return _figures(
+        rows, folder, "by-length", LENGTH, lambda r: r.seq_len,
+        lambda r: f"{r.model} · {r.device} · {r.optimizations} · batch {r.batching}",
+        "a line per model, device, precision and batch",
+    )  # fmt: skip
+
+
+def plot_devices(model: ModelReport, folder: Path) -> Drawn:
+    """Throughput against batch size, a line per hardware (device vs device) and setting."""
+    figure, axes = _new_axes()
+    series = _series(
+        model.rows,
+        lambda r: f"{r.hardware} · {r.optimizations} · {r.workload}",
+        lambda r: r.batch_size,
+        lambda r: r.sequences_per_s,
+        fewest=1,  # one batch size per hardware still compares them
+    )
+    _lines(axes, series)
+    path = folder / f"{_slug(model.model)}-devices.png"
+    title = f"{model.model}: throughput per hardware against batch size"
+    return _finish(figure, axes, path, "devices", model.model, title, "sequences/s")
+
+
 def plot_training(rows: Sequence[TrainingRow], folder: Path) -> list[Drawn]:
     """Training seq/s and peak memory against batch size, one line per model, workload and
     training setup (model size is in the label)."""
@@ -176,6 +285,10 @@ def draw_report(report: Report, folder: str | Path, *, overwrite: bool = False) 
             continue
         for plot in (plot_throughput, plot_latency, plot_memory):
             drawn.append(plot(model, target))
+        if len(model.hardware) > 1:
+            drawn.append(plot_devices(model, target))
+    drawn.extend(plot_by_size(report.rows, target))
+    drawn.extend(plot_by_length(report.rows, target))
     drawn.extend(plot_training(report.training, target))
     for done in drawn:  # all drawn before any is written: a refusal leaves no half set
         check_target(done.path, overwrite=overwrite)

@@ -118,6 +118,8 @@ class Row:
     usd_per_million: float | None
     cosine_min: float | None
     usd_per_million_residues: float | None
+    parameters: int | None
+    seq_len: int | None
     framework: str
     instance_type: str
     software: str
@@ -187,6 +189,8 @@ def row_of(result: Result, file: str = "") -> Row:
         usd_per_million=sections.cost.per_million_sequences if sections.cost else None,
         cosine_min=sections.quality.cosine_min if sections.quality else None,
         usd_per_million_residues=setting.usd_per_million_residues,
+        parameters=_parameters(result),
+        seq_len=None if spec.get("fasta") or spec.get("lengths") else integer(spec.get("seq_len")),
         framework=setting.framework,
         instance_type=setting.instance_type,
         software=setting.software,
@@ -198,6 +202,12 @@ def row_of(result: Result, file: str = "") -> Row:
         + f"|{batch}|{spec.get('token_budget')}",
         plain=_is_plain(spec),
     )
+
+
+def _parameters(result: Result) -> int | None:
+    """The parameters that ran (as built), else the catalog's count."""
+    model = table(result.model) or {}
+    return integer(model.get("parameters")) or integer(model.get("expected_parameters"))
 
 
 def hardware_of(result: Result, device: str) -> str:

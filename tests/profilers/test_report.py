@@ -606,3 +606,48 @@ def test_a_run_over_several_workers_is_data_parallel() -> None:
     assert run_mode({"workers": 1, "devices": ["cuda:0", "cuda:1", "cuda:2"]}) == (
         "Data Parallel (3 workers)"
     )
+
+
+def test_plots_across_model_size_length_and_devices(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the plots extra (matplotlib) is not installed")
+    from profilers.plots import draw_report
+
+    def run(name: str, model: str, params: int, length: int, seq_s: float, **kw: Any) -> Result:
+        r = result(name, model=model, batch=8, seq_s=seq_s, ram=params / 1e4, **kw)
+        r.spec = {**r.spec, "seq_len": length}
+        r.model = {"id": model, "parameters": params}
+        return r
+
+    small, large = ("esm2_t6_8M", 7_409_081), ("esm2_t12_35M", 33_000_000)
+    runs = [
+        run("s64", *small, 64, 100.0),
+        run("s128", *small, 128, 60.0),
+        run("l64", *large, 64, 30.0),
+        run("l64-oom", *large, 256, 1.0, status="oom"),  # not ok: left out
+        run("s64-gpu", *small, 64, 900.0, device="cuda"),
+    ]
+    runs[-1].environment = {**ENV, "instance_type": "g5.xlarge"}
+    report = build_report(load_folder(save(tmp_path / "r", *runs)))
+    drawn = {d.kind: d for d in draw_report(report, tmp_path / "plots")}
+    size = drawn["by-model-size-throughput"]
+    line = [(7_409_081.0, 100.0), (33_000_000.0, 30.0)]
+    assert size.series == {"cpu · fp32 sdpa · batch 8 · len 64": line}
+    assert size.xlabel == "model parameters"
+    assert drawn["by-model-size-memory"].series["cpu · fp32 sdpa · batch 8 · len 64"] == [
+        (7_409_081.0, pytest.approx(740.9081)),
+        (33_000_000.0, pytest.approx(3300.0)),
+    ]
+    length = drawn["by-length-throughput"]
+    assert length.series == {
+        "esm2_t6_8M · cpu · fp32 sdpa · batch 8": [(64.0, 100.0), (128.0, 60.0)]
+    }
+    assert length.xlabel == "sequence length (residues)"
+    assert "by-length-memory" in drawn
+    devices = drawn["devices"]  # esm2_t6_8M ran on the CPU host and on a g5.xlarge
+    assert devices.model == "esm2_t6_8M"
+    assert devices.series == {
+        "AMD EPYC · fp32 sdpa · len 64": [(8.0, 100.0)],
+        "AMD EPYC · fp32 sdpa · len 128": [(8.0, 60.0)],
+        "g5.xlarge · AMD EPYC · fp32 sdpa · len 64": [(8.0, 900.0)],
+    }
+    assert devices.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
