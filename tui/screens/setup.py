@@ -29,7 +29,6 @@ from engines.spec import (
     ATTENTIONS,
     COMPILE_MODES,
     DTYPES,
-    FIELDS_BY_NAME,
     INT8_SCHEMES,
     MODES,
     RunSpec,
@@ -44,50 +43,24 @@ from tui.screens.setup_fields import (
     measure_options,
     widget_id,
 )
-from tui.screens.setup_form import FormValues, pruning_text, spec_from_form
+from tui.screens.setup_form import (
+    BATCHING,
+    PRUNE_SUGGESTIONS,
+    WORKLOAD_DEFAULTS,
+    WORKLOAD_HINTS,
+    WORKLOADS,
+    FormValues,
+    describe_plan,
+    model_label,
+    pruning_text,
+    spec_from_form,
+)
 
 Preflight = Callable[[RunSpec], Any]
 ParamCounter = Callable[[ModelInfo], int]
 Detector = Callable[[], tuple[list[str], str]]
 
-BATCHING = (
-    ("batch size", "batch"),
-    ("token budget", "budget"),
-    ("packed rows, tokens", "packed"),
-)
-WORKLOADS = (
-    ("sequence length", "seq_len"),
-    ("length distribution", "lengths"),
-    ("FASTA file", "fasta"),
-)
-WORKLOAD_DEFAULTS = {
-    "seq_len": str(FIELDS_BY_NAME["seq_len"].default),
-    "lengths": "uniform:50-500",
-    "fasta": "",
-}
-WORKLOAD_HINTS = {
-    "seq_len": "residues per synthetic sequence",
-    "lengths": "fixed:N, uniform:A-B, uniref50-like or proteome",
-    "fasta": "path to a FASTA file",
-}
-PRUNE_SUGGESTIONS = [
-    "none",
-    "2:4",
-    "unstructured:0.5",
-    "unstructured:0.3",
-    "unstructured:0.7",
-    "layers:2",
-    "heads:2",
-]
 VALIDATE_DELAY_S = 0.25
-
-
-def short_count(count: int) -> str:
-    """7409081 → ``7.4M``, 2832444321 → ``2.8B``."""
-    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if count >= scale:
-            return f"{count / scale:.1f}{unit}"
-    return str(count)
 
 
 def pick_device(devices: Sequence[str], wanted: str | None) -> str:
@@ -100,23 +73,6 @@ def pick_device(devices: Sequence[str], wanted: str | None) -> str:
         if match is not None:
             return match
     return devices[0]
-
-
-def model_label(info: ModelInfo) -> str:
-    longest = f"{info.max_residues:,}" if info.max_residues else "any"
-    return f"{info.id} · {short_count(info.expected_params)} params · max {longest} res"
-
-
-def describe_plan(planned: Any) -> str:
-    """A line about the planned workload that ``check_runnable`` returns, when it has one."""
-    summary = getattr(planned, "summary", None)
-    if summary is None:
-        return "ready to run"
-    cut = f", {summary.truncated} truncated" if summary.truncated else ""
-    return (
-        f"ready: {summary.sequences:,} sequences in {summary.batches:,} batches, "
-        f"longest {summary.longest:,} residues{cut}"
-    )
 
 
 class SetupPane(Vertical):

@@ -1,4 +1,5 @@
-"""The Setup form's values, as typed, and the RunSpec they make (checked like the CLI's flags)."""
+"""The Setup form's choices and values, as typed, and the RunSpec they make (checked like the
+CLI's flags)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,48 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engines.catalog import ModelInfo
 from engines.errors import InvalidInputError
-from engines.spec import RunSpec
+from engines.spec import FIELDS_BY_NAME, RunSpec
 from tui.screens.setup_fields import spec_fields
+
+BATCHING = (
+    ("batch size", "batch"),
+    ("token budget", "budget"),
+    ("packed rows, tokens", "packed"),
+)
+WORKLOADS = (
+    ("sequence length", "seq_len"),
+    ("length distribution", "lengths"),
+    ("FASTA file", "fasta"),
+)
+WORKLOAD_DEFAULTS = {
+    "seq_len": str(FIELDS_BY_NAME["seq_len"].default),
+    "lengths": "uniform:50-500",
+    "fasta": "",
+}
+WORKLOAD_HINTS = {
+    "seq_len": "residues per synthetic sequence",
+    "lengths": "fixed:N, uniform:A-B, uniref50-like or proteome",
+    "fasta": "path to a FASTA file",
+}
+PRUNE_SUGGESTIONS = [
+    "none",
+    "2:4",
+    "unstructured:0.5",
+    "unstructured:0.3",
+    "unstructured:0.7",
+    "layers:2",
+    "heads:2",
+]
+
+
+def short_count(count: int) -> str:
+    """7409081 → ``7.4M``, 2832444321 → ``2.8B``."""
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f}{unit}"
+    return str(count)
 
 
 @dataclass(frozen=True)
@@ -127,3 +167,20 @@ def _number(label: str, text: str) -> float:
         return float(text.strip())
     except ValueError:
         raise InvalidInputError(f"{label} must be a number (got '{text}')") from None
+
+
+def model_label(info: ModelInfo) -> str:
+    longest = f"{info.max_residues:,}" if info.max_residues else "any"
+    return f"{info.id} · {short_count(info.expected_params)} params · max {longest} res"
+
+
+def describe_plan(planned: Any) -> str:
+    """A line about the planned workload that ``check_runnable`` returns, when it has one."""
+    summary = getattr(planned, "summary", None)
+    if summary is None:
+        return "ready to run"
+    cut = f", {summary.truncated} truncated" if summary.truncated else ""
+    return (
+        f"ready: {summary.sequences:,} sequences in {summary.batches:,} batches, "
+        f"longest {summary.longest:,} residues{cut}"
+    )
