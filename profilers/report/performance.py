@@ -6,7 +6,6 @@ as those tables are."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from profilers.coerce import integer, text
@@ -33,35 +32,23 @@ PERFORMANCE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Setting:
-    """How a run was set up, in the words of the AWS tables."""
-
-    framework: str
-    instance_type: str
-    software: str
-    application_type: str
-    run_mode: str
-    model_details: str
-    usd_per_million_residues: float | None
-
-
 def setting_of(
     env: Mapping[str, Any], spec: Mapping[str, Any], cost: Cost | None, device: str, details: str
-) -> Setting:
-    """``device``: the Inst. Type when no instance type is known; ``details``: Model details."""
+) -> dict[str, Any]:
+    """How a run was set up, in the words of the AWS tables, as ``Row`` fields. ``device``: the
+    Inst. Type when no instance type is known; ``details``: Model details."""
     torch = text(env.get("torch"))
-    return Setting(
-        framework=f"PyTorch {torch}" if torch else "PyTorch",
-        instance_type=text(env.get("instance_type"))
+    return {
+        "framework": f"PyTorch {torch}" if torch else "PyTorch",
+        "instance_type": text(env.get("instance_type"))
         or (cost.instance_type if cost else None)
         or device,
-        software=software_version(env),
-        application_type=application_type(spec),
-        run_mode=run_mode(spec),
-        model_details=details,
-        usd_per_million_residues=cost.per_million_residues if cost else None,
-    )
+        "software": software_version(env),
+        "application_type": application_type(spec),
+        "run_mode": run_mode(spec),
+        "model_details": details,
+        "usd_per_million_residues": cost.per_million_residues if cost else None,
+    }
 
 
 def software_version(env: Mapping[str, Any]) -> str:
