@@ -97,6 +97,7 @@ def write_bytes(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
     except OSError as exc:
         raise WriteError(f"cannot write '{path}': {describe(exc)}") from None
     try:
+        os.fchmod(handle, _new_file_mode())
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         _place(temporary, path, overwrite)
@@ -108,6 +109,14 @@ def write_bytes(path: Path, data: bytes, *, overwrite: bool = False) -> Path:
         if os.path.lexists(temporary):
             os.unlink(temporary)
     return path
+
+
+def _new_file_mode() -> int:
+    """The mode ``open()`` would give a new file (0o666 less the umask): a temporary file is made
+    0o600, and every file plmprof writes, Result or export, gets the same ordinary mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _place(temporary: str, path: Path, overwrite: bool) -> None:
@@ -135,7 +144,7 @@ def open_stream(path: Path, *, overwrite: bool = False) -> TextIO:
     check_target(path, overwrite=overwrite, make_parents=False)
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_TRUNC if overwrite else os.O_EXCL)
     try:
-        handle = os.open(path, flags, 0o644)
+        handle = os.open(path, flags, 0o666)
     except FileExistsError:
         raise InvalidInputError(f"'{path}' exists; add --force to overwrite it") from None
     except OSError as exc:

@@ -216,3 +216,19 @@ def test_json_is_strict_and_non_finite_numbers_are_null() -> None:
     assert "NaN" not in text and "Infinity" not in text
     with pytest.raises(TypeError):
         dumps({"not json": object()})
+
+
+def test_every_written_file_gets_the_mode_open_would_give(tmp_path: Path) -> None:
+    """Results and exports alike: 0o666 less the umask, not the temporary file's 0o600."""
+    old = os.umask(0o022)
+    try:
+        written = write_text(tmp_path / "result.json", "{}")
+        with open_stream(tmp_path / "live.jsonl") as stream:
+            stream.write("{}\n")
+        os.umask(0o077)
+        private = write_text(tmp_path / "private.json", "{}")
+    finally:
+        os.umask(old)
+    assert (written.stat().st_mode & 0o777) == 0o644
+    assert ((tmp_path / "live.jsonl").stat().st_mode & 0o777) == 0o644
+    assert (private.stat().st_mode & 0o777) == 0o600
