@@ -86,6 +86,7 @@ def test_the_worker_refuses_before_any_work(monkeypatch: pytest.MonkeyPatch) -> 
     assert "needs a CUDA GPU" in failed.message
 
 
+@pytest.mark.cuda
 def test_2_4_on_an_old_gpu_is_refused() -> None:
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA: compute capability check for 2:4")

@@ -116,6 +116,7 @@ def test_int8_weight_only_with_torchao(dtype: torch.dtype) -> None:
     assert cosine.min() >= 0.99
 
 
+@pytest.mark.cuda
 def test_int8_on_cuda_uses_torchao() -> None:
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA: torchao int8 on a GPU")

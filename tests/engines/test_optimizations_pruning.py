@@ -68,6 +68,7 @@ def test_two_four_conversion_refuses_the_cpu() -> None:
         pruning.to_semi_structured(_model(tiny_esm()), torch.device("cpu"))
 
 
+@pytest.mark.cuda
 def test_two_four_on_cuda_converts_and_runs() -> None:
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA: 2:4 semi-structured sparsity")

@@ -15,7 +15,10 @@ from engines.backends.neuron.sdk import neuron_device_files
 from engines.catalog import get_model_info
 
 torch_neuronx = pytest.importorskip("torch_neuronx", exc_type=ImportError)
-pytestmark = pytest.mark.skipif(not neuron_device_files(), reason="no Neuron device (/dev/neuron*)")
+pytestmark = [
+    pytest.mark.neuron,
+    pytest.mark.skipif(not neuron_device_files(), reason="no Neuron device (/dev/neuron*)"),
+]
 
 
 def test_tiny_esm_compiles_runs_and_matches_the_cpu() -> None:
