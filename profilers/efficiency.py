@@ -140,7 +140,7 @@ PEAK_TFLOPS: dict[str, PeakEntry] = {
     ),
     r"\bh100\b.*\bpcie\b": PeakEntry(
         "NVIDIA H100 PCIe",
-        f"{_H100_DS}; bf16 figure as in measurement.md",
+        _H100_DS,
         _tensor_cores(756.0, tf32=378.0, fp32=51.0),
     ),
     r"\bh200\b.*\bnvl\b": PeakEntry(
@@ -150,18 +150,18 @@ PEAK_TFLOPS: dict[str, PeakEntry] = {
     ),
     r"\bh200\b": PeakEntry(
         "NVIDIA H200 SXM",
-        f"{_H200_DS}; bf16 figure as in measurement.md",
+        _H200_DS,
         _tensor_cores(989.0, tf32=494.5, fp32=67.0),
     ),
     # "NVIDIA H100 80GB HBM3" (SXM5) and any other H100 not named PCIe or NVL
     r"\bh100\b": PeakEntry(
         "NVIDIA H100 SXM",
-        f"{_H100_DS}; bf16 figure as in measurement.md",
+        _H100_DS,
         _tensor_cores(989.0, tf32=494.5, fp32=67.0),
     ),
     r"\ba100\b": PeakEntry(
         "NVIDIA A100",
-        f"{_NV}: NVIDIA A100 Tensor Core GPU; bf16 figure as in measurement.md",
+        f"{_NV}: NVIDIA A100 Tensor Core GPU",
         _tensor_cores(312.0, tf32=156.0, fp32=19.5),
     ),
     r"\ba10g\b": PeakEntry(

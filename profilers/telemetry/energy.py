@@ -2,7 +2,7 @@
 
 The window is the run's measured window (first batch start to last batch end over all workers),
 and the energy is divided by the sequences measured in it, so joules per sequence cover the same
-work as the throughput. Order of preference (measurement.md, Energy and power):
+work as the throughput. Order of preference (docs/measurement.md, Energy):
 
 1. ``nvml-energy-counter``: NVML's total-energy counter of each chosen GPU, sampled by the
    telemetry monitor; its value at ``start`` and at ``end`` is interpolated linearly between the
