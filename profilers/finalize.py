@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from profilers.contention import contention
 from profilers.cost import Price, cost, lookup_price, read_instance_type
 from profilers.efficiency import PeakLookup, efficiency, peak_tflops, user_peak
 from profilers.options import MeasureOptions
-from profilers.result import Result
+from profilers.result import Result, new_run_id
 from profilers.telemetry.energy import energy_between
 from profilers.telemetry.monitor import TelemetryMonitor
 from profilers.telemetry.samples import TelemetrySample
@@ -287,7 +286,7 @@ def build_result(
     status, message = collector.status()
     workers = [_worker_row(w) for w in collector.workers.values()]
     result = Result(
-        run_id=uuid.uuid4().hex[:12],
+        run_id=new_run_id(),
         created_at=created,
         status=status.value,
         message=message,

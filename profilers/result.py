@@ -110,19 +110,38 @@ class Result:
         return write_text(Path(path), self.to_json(), overwrite=overwrite)
 
 
+def new_run_id() -> str:
+    """A run's id: twelve hex digits, random (also the Result's file name)."""
+    return uuid.uuid4().hex[:12]
+
+
+def figureless_result(
+    spec: RunSpec,
+    options: MeasureOptions,
+    status: str,
+    message: str | None,
+    *,
+    environment: dict[str, Any] | None = None,
+    created_at: str | None = None,
+) -> Result:
+    """A Result with no figures: the run ended before a session could make one; only its status,
+    its reason and what is known of where it ran."""
+    return Result(
+        run_id=new_run_id(),
+        created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        status=status,
+        spec=spec.to_dict(),
+        options=options.to_dict(),
+        environment=environment or {},
+        message=message,
+    )
+
+
 def failed_result(spec: RunSpec, options: MeasureOptions, exc: Exception) -> Result:
     """A Result for a run that ended before the session could make one (it raised ``exc``): the
     status and message are ``engines.failures.classify``'s."""
     status, message = classify(exc, in_profiler=True)
-    return Result(
-        run_id=uuid.uuid4().hex[:12],
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        status=status.value,
-        spec=spec.to_dict(),
-        options=options.to_dict(),
-        environment={},
-        message=message,
-    )
+    return figureless_result(spec, options, status.value, message)
 
 
 def load_result(path: str | Path) -> Result:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,7 +19,7 @@ from engines.errors import PlmprofError
 from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.options import MeasureOptions
-from profilers.result import Result
+from profilers.result import Result, figureless_result
 from profilers.sweep.execution import PointRun, PointSnapshotCallback, StartCallback
 from profilers.sweep.nodes import NodeInfo, NodePlanner
 from profilers.sweep.points import SKIPPED, SweepPoint
@@ -248,14 +247,13 @@ def failure_result(
     """The Result of a point that ended without one (crashed with its node, past its deadline,
     ended by the cluster's memory monitor): no figures, the status, the reason and the node."""
     node = event.node.to_dict() if event.node is not None else {}
-    return Result(
-        run_id=uuid.uuid4().hex[:12],
-        created_at=created_at,
-        status=str(event.status),
-        spec=spec.to_dict(),
-        options=options.to_dict(),
+    return figureless_result(
+        spec,
+        options,
+        str(event.status),
+        event.reason,
         environment={"host": node.get("host"), "node": node},
-        message=event.reason,
+        created_at=created_at,
     )
 
 
