@@ -62,9 +62,12 @@ def test_throughput_is_work_over_the_window(fixed_run) -> None:
     result, _ = fixed_run
     rate = result.throughput
     assert rate["sequences_per_s"] == pytest.approx(rate["sequences"] / rate["window_s"])
-    # 4 sequences per ~20 ms sleep, back to back: close to 200 seq/s, never above it.
-    assert 4 / (SLEEP_S * 1.3) < rate["sequences_per_s"] <= 4 / SLEEP_S
-    assert rate["window_s"] >= 70 * SLEEP_S
+    # 4 sequences per sleep of at least 20 ms: never above 200 seq/s.
+    assert rate["sequences_per_s"] <= 4 / SLEEP_S
+    # The window is the 70 batches back to back: no start-up or warm-up inside it. Measured
+    # against the batches' own times, so a loaded machine's longer sleeps do not fail it.
+    batches_s = result.latency["count"] * result.latency["mean"]
+    assert batches_s <= rate["window_s"] < batches_s * 1.15 + 0.05
 
 
 def test_flops_follow_the_formula(fixed_run) -> None:
