@@ -318,11 +318,20 @@ def report(
         Path | None, typer.Option(help="Where plots go (default: beside --output).")
     ] = None,
     force: Force = False,
+    sort: Annotated[
+        str,
+        typer.Option(
+            help="Order of the Performance table: cost (per 1M sequences), cost-residues, "
+            "throughput, residues, p50, p99, memory, energy, mfu, batch or model."
+        ),
+    ] = "cost",
 ) -> None:
     """Benchmark tables from saved Results: setup, best settings, Pareto front, speed-ups."""
     from tui.commands.report_command import execute_report
 
-    raise typer.Exit(execute_report(results_dir, export, output, plots, plots_dir, err, force))
+    raise typer.Exit(
+        execute_report(results_dir, export, output, plots, plots_dir, err, force, sort)
+    )
 
 
 @app.command()

@@ -1,13 +1,15 @@
 """The per-run columns of the AWS Neuron performance tables (Model, Framework, Inst. Type,
 Throughput, Latency P50/P99, Cost per 1M inferences, Application Type, software version, Run Mode,
 Batch Size, Model details), with cost per 1M residues beside cost per 1M sequences, sorted by cost
-as those tables are."""
+as those tables are, or by another figure (``SORT_KEYS``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engines.errors import InvalidInputError
 from profilers.coerce import integer, text
 from profilers.sections import Cost
 
@@ -80,23 +82,89 @@ def run_mode(spec: Mapping[str, Any]) -> str:
     return "Single worker"
 
 
-def by_cost(rows: Sequence[Row]) -> list[Row]:
-    """Ended-ok rows, cheapest per 1M sequences first; rows without a price last, fastest first."""
+@dataclass(frozen=True)
+class SortKey:
+    """One order of the table: by the Row field ``field``, lowest first or highest first.
+    ``heading``: the column that shows it, added at the end when the AWS columns lack it."""
+
+    field: str
+    lowest_first: bool
+    order: str  # how the report says it, e.g. "cheapest per 1M sequences first"
+    missing: str  # what a row lacks that goes last, e.g. "a price"
+    heading: str
+
+
+# --sort choices; cost (per 1M sequences, as AWS sorts) is the default.
+SORT_KEYS = {
+    "cost": SortKey(
+        "usd_per_million",
+        True,
+        "cheapest per 1M sequences first",
+        "a price",
+        "Cost per 1M inferences",
+    ),
+    "cost-residues": SortKey(
+        "usd_per_million_residues",
+        True,
+        "cheapest per 1M residues first",
+        "a price",
+        "Cost per 1M residues",
+    ),
+    "throughput": SortKey(
+        "sequences_per_s", False, "most sequences per second first", "a rate", "Throughput (/sec)"
+    ),
+    "residues": SortKey(
+        "residues_per_s", False, "most residues per second first", "a rate", "Residues (/sec)"
+    ),
+    "p50": SortKey("p50_ms", True, "lowest median latency first", "a p50", "Latency P50 (ms)"),
+    "p99": SortKey("p99_ms", True, "lowest p99 latency first", "a p99", "Latency P99 (ms)"),
+    "memory": SortKey(
+        "peak_memory_mb", True, "least peak memory first", "a memory peak", "Peak memory (MB)"
+    ),
+    "energy": SortKey(
+        "joules_per_sequence", True, "least energy per sequence first", "an energy", "J/seq"
+    ),
+    "mfu": SortKey("useful_mfu_pct", False, "highest useful MFU first", "an MFU", "Useful MFU (%)"),
+    "batch": SortKey("batch_size", True, "smallest batch first", "a fixed batch", "Batch Size"),
+    "model": SortKey("model", True, "by model name", "a model", "Model"),
+}
+DEFAULT_SORT = "cost"
+
+
+def sort_key(name: str) -> SortKey:
+    """The ``--sort`` choice ``name``; an unknown one is an input error naming the choices."""
+    if name not in SORT_KEYS:
+        raise InvalidInputError(f"--sort '{name}' is not one of {', '.join(SORT_KEYS)}")
+    return SORT_KEYS[name]
+
+
+def sorted_rows(rows: Sequence[Row], key: SortKey) -> list[Row]:
+    """Ended-ok rows in ``key``'s order; rows without that figure last; ties fastest first."""
     ok = [r for r in rows if r.ok]
-    priced = sorted((r for r in ok if r.usd_per_million is not None), key=_cost)
-    unpriced = sorted(
-        (r for r in ok if r.usd_per_million is None),
-        key=lambda r: -(r.sequences_per_s or 0.0),
-    )
-    return priced + unpriced
+    known = [r for r in ok if getattr(r, key.field) is not None]
+    unknown = [r for r in ok if getattr(r, key.field) is None]
+    known.sort(key=_fastest)
+    known.sort(key=lambda r: getattr(r, key.field), reverse=not key.lowest_first)
+    return known + sorted(unknown, key=_fastest)
 
 
-def _cost(row: Row) -> float:
-    return row.usd_per_million if row.usd_per_million is not None else float("inf")
+def _fastest(row: Row) -> float:
+    return -(row.sequences_per_s or 0.0)
 
 
-def performance_table(rows: Sequence[Row]) -> tuple[list[str], list[list[Any]]]:
-    """Headings and cells of the performance table, sorted by cost."""
-    headers = [heading for _, heading in PERFORMANCE_COLUMNS]
-    cells = [[getattr(r, name) for name, _ in PERFORMANCE_COLUMNS] for r in by_cost(rows)]
+def performance_columns(key: SortKey) -> list[tuple[str, str]]:
+    """The AWS columns, and the sorted figure's own column at the end when they lack it."""
+    shown = list(PERFORMANCE_COLUMNS)
+    if all(name != key.field for name, _ in shown):
+        shown.append((key.field, key.heading))
+    return shown
+
+
+def performance_table(
+    rows: Sequence[Row], key: SortKey = SORT_KEYS[DEFAULT_SORT]
+) -> tuple[list[str], list[list[Any]]]:
+    """Headings and cells of the performance table, in ``key``'s order (cost by default)."""
+    columns = performance_columns(key)
+    headers = [heading for _, heading in columns]
+    cells = [[getattr(r, name) for name, _ in columns] for r in sorted_rows(rows, key)]
     return headers, cells

@@ -12,7 +12,13 @@ from profilers.export import COLUMNS, format_value, markdown_table, summary_row
 from profilers.files import dumps
 from profilers.report.analysis import ModelReport
 from profilers.report.build import Report
-from profilers.report.performance import performance_table
+from profilers.report.performance import (
+    DEFAULT_SORT,
+    SORT_KEYS,
+    SortKey,
+    performance_table,
+    sort_key,
+)
 from profilers.report.rows import Row
 from profilers.report.training import training_markdown
 
@@ -145,7 +151,7 @@ def _model_markdown(model: ModelReport) -> str:
     return "\n".join(out)
 
 
-def to_markdown(report: Report) -> str:
+def to_markdown(report: Report, sort: SortKey = SORT_KEYS[DEFAULT_SORT]) -> str:
     ok = sum(r.ok for r in report.rows)
     lines = [
         "# plmprof benchmark report\n",
@@ -173,12 +179,12 @@ def to_markdown(report: Report) -> str:
         ]
         headers = ["model", "device", "largest ok", "smallest oom", "memory cap MB", "note"]
         lines.append(markdown_table(headers, rows))
-    headers, cells = performance_table(report.rows)
+    headers, cells = performance_table(report.rows, sort)
     if cells:
         lines.append("## Performance table\n")
         lines.append(
             "The columns of the AWS Neuron performance tables, one row per run that ended ok, "
-            "cheapest per 1M sequences first (runs without a price last, fastest first). "
+            f"{sort.order} (runs without {sort.missing} last, fastest first). "
             "One inference is one sequence; costs in USD at the price in Setup; latency is per "
             "batch; Real Time = batch 1.\n"
         )
@@ -282,9 +288,11 @@ def to_csv(report: Report) -> str:
     return buffer.getvalue()
 
 
-def render_report(report: Report, fmt: str) -> str:
+def render_report(report: Report, fmt: str, sort: str = DEFAULT_SORT) -> str:
+    """``report`` as ``fmt``; ``sort``: the order of the Markdown performance table."""
     if fmt not in REPORT_FORMATS:
         raise InvalidInputError(f"report format '{fmt}' is not one of {', '.join(REPORT_FORMATS)}")
+    key = sort_key(sort)
     if fmt == "json":
         return dumps(report.to_dict(), indent=2) + "\n"
-    return to_csv(report) if fmt == "csv" else to_markdown(report)
+    return to_csv(report) if fmt == "csv" else to_markdown(report, key)

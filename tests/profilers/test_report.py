@@ -598,6 +598,61 @@ def test_performance_table_has_the_aws_columns_sorted_by_cost(tmp_path: Path) ->
     assert csv_rows["gpu-b4.json"]["instance_type"] == "g5.xlarge"
 
 
+def _performance_rows(text: str) -> tuple[list[str], list[list[str]], str]:
+    """Headings, rows and the sentence above the Markdown performance table."""
+    section = text.split("## Performance table\n", 1)[1].split("\n## ")[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header, _, *table = [[c.strip() for c in line.strip("|").split(" | ")] for line in lines]
+    return header, table, section.split("|", 1)[0]
+
+
+def test_performance_table_sorts_by_the_chosen_figure(tmp_path: Path) -> None:
+    fast = result("fast", batch=8, seq_s=500.0, p50=0.2, p99=0.3, ram=900.0, cost=3.0)
+    slow = result("slow", batch=1, seq_s=20.0, p50=0.01, p99=0.5, ram=300.0, cost=1.0)
+    mid = result("mid", batch=4, seq_s=100.0, p50=0.05, ram=None, cost=None)
+    failed = result("oom", batch=64, status="oom", seq_s=900.0)
+    fast.cost = {**(fast.cost or {}), "per_million_residues": 0.01}
+    slow.cost = {**(slow.cost or {}), "per_million_residues": 0.05}
+    report = build_report(load_folder(save(tmp_path / "r", fast, slow, mid, failed)))
+
+    def order(sort: str) -> list[str]:
+        header, table, _ = _performance_rows(render_report(report, "md", sort))
+        return [row[header.index("Throughput (/sec)")] for row in table]
+
+    assert order("cost") == ["20.00", "500", "100"]  # unpriced last
+    assert order("cost-residues") == ["500", "20.00", "100"]
+    assert order("throughput") == ["500", "100", "20.00"]
+    assert order("p50") == ["20.00", "100", "500"]
+    assert order("p99") == ["100", "500", "20.00"]
+    assert order("batch") == ["20.00", "100", "500"]
+    header, table, sentence = _performance_rows(render_report(report, "md", "memory"))
+    # memory is not an AWS column: the sorted figure gets its own column at the end
+    assert header[-1] == "Peak memory (MB)" and len(header) == 14
+    assert [row[-1] for row in table] == ["300", "900", "–"]
+    assert "least peak memory first (runs without a memory peak last" in " ".join(sentence.split())
+    header, _, sentence = _performance_rows(render_report(report, "md"))
+    assert len(header) == 13  # the default adds no column
+    assert "cheapest per 1M sequences first" in sentence
+    with pytest.raises(InvalidInputError, match="--sort 'fast' is not one of cost, "):
+        render_report(report, "json", "fast")
+
+
+def test_report_sort_option_reaches_the_table(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tui.cli import app
+
+    folder = save(tmp_path / "r", result("a", seq_s=5.0, cost=1.0), result("b", seq_s=50.0))
+    by_rate = CliRunner().invoke(app, ["report", str(folder), "--sort", "throughput"])
+    assert by_rate.exit_code == 0, by_rate.output
+    _, table, _ = _performance_rows(by_rate.output)
+    assert [row[3] for row in table] == ["50.00", "5.00"]
+    from profilers.report.performance import SORT_KEYS
+
+    help_text = " ".join(CliRunner().invoke(app, ["report", "--help"]).output.split())
+    assert all(name in help_text for name in SORT_KEYS), help_text
+
+
 def test_a_run_over_several_workers_is_data_parallel() -> None:
     from profilers.report.performance import run_mode
 

@@ -58,6 +58,11 @@ CASES = [
     (("sweep", "--bogus"), 2, "No such option: --bogus"),
     (("sweep", "--grid", "/nonexistent.toml"), 2, "does not exist"),
     (("report", "/nonexistent-folder"), 2, "does not exist"),
+    (
+        ("report", "/nonexistent-folder", "--sort", "speed"),
+        2,
+        "--sort 'speed' is not one of cost, cost-residues, throughput,",
+    ),
     (("compare", "/nonexistent-a.json", "/nonexistent-b.json"), 2, "does not exist"),
     (("--results-dir", "/tmp/never", "run"), 2, "before the command is for the interactive app"),
 ]

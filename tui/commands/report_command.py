@@ -13,6 +13,7 @@ from rich.markup import escape
 from engines.errors import InvalidInputError
 from profilers.files import check_target, write_text
 from profilers.report import REPORT_FORMATS, build_report, load_folder, render_report
+from profilers.report.performance import DEFAULT_SORT, sort_key
 
 
 def _plots_folder(results: Path, output: str | None, plots_dir: Path | None) -> Path:
@@ -32,9 +33,11 @@ def execute_report(
     plots_dir: Path | None,
     err: Console,
     force: bool = False,
+    sort: str = DEFAULT_SORT,
 ) -> int:
     if export not in REPORT_FORMATS:  # checked before anything is read
         raise InvalidInputError(f"--export '{export}' is not one of {', '.join(REPORT_FORMATS)}")
+    sort_key(sort)
     if output not in (None, "-"):
         assert output is not None
         check_target(Path(output), overwrite=force)
@@ -57,7 +60,7 @@ def execute_report(
             err.print(f"plot: {plot.path}", highlight=False)
         if not drawn:
             err.print("no plot drawn: no ok result with a fixed batch size", highlight=False)
-    text = render_report(report, export)
+    text = render_report(report, export, sort)
     if output in (None, "-"):
         sys.stdout.write(text)
         sys.stdout.flush()
