@@ -48,6 +48,7 @@ from tui.screens.runs import RunsPane
 from tui.screens.setup import ParamCounter, Preflight, SetupPane
 from tui.widgets.history import LiveHistory
 from tui.widgets.runs_table import RunsTable
+from tui.widgets.units import SHORT, SHORT_ROWS
 from tui.widgets.workers import LiveRun, status_words
 
 DEFAULT_RESULTS_DIR = Path("plmprof-results")
@@ -67,6 +68,7 @@ class PlmprofApp(App[list[Result]]):
         (80, "-medium"),
         (160, "-wide"),
     ]
+    VERTICAL_BREAKPOINTS = [(0, SHORT), (SHORT_ROWS, "-tall")]  # noqa: RUF012 - as above
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "start_run", "Run"),
         Binding("ctrl+r", "start_run", "Run, also from a text box", show=False, priority=True),

@@ -7,7 +7,8 @@ import csv
 import json
 from pathlib import Path
 
-from textual.widgets import Button, Input, Label, Select
+import pytest
+from textual.widgets import Button, Footer, Input, Label, Select
 from tui_fakes import (
     LATENCIES,
     WINDOW,
@@ -19,18 +20,20 @@ from tui_fakes import (
     screen_text,
     settle,
     snapshot,
+    start_run,
     summary,
     table,
     wait_for,
 )
 
+from engines.catalog import MODELS
 from engines.errors import UnsupportedError
 from engines.messages import Status
 from engines.spec import RunSpec
-from profilers.export import COLUMNS
+from profilers.export import COLUMNS, format_value
 from profilers.snapshot import Snapshot
 from tui.app_support import SnapshotReady
-from tui.render.summary import STATUS_WORDS
+from tui.render.summary import SHORT_STATUS_WORDS, STATUS_WORDS
 from tui.screens.compare import CompareScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen
@@ -84,13 +87,7 @@ async def test_live_view_shows_the_fed_percentiles_and_stop_keeps_the_run(tmp_pa
     sessions = FakeSessions(snapshots=[snapshot(0.6)], hold=True)
     app, _ = make_app(tmp_path, sessions)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.query_one("#model", Select).focus()
-        await pilot.press("r")
-        await wait_for(
-            pilot, lambda: app.live_run is not None and app.live_run.snapshot is not None
-        )
-        await pilot.pause(0.4)
+        await start_run(pilot)
         shown = screen_text(app)
         window, total = summary(WINDOW), summary(LATENCIES)
         assert latency_row(shown, "p50") == (ms(window.p50), ms(total.p50))
@@ -106,6 +103,49 @@ async def test_live_view_shows_the_fed_percentiles_and_stop_keeps_the_run(tmp_pa
         await pilot.press("3")
         await pilot.pause(0.2)
         assert STATUS_WORDS["interrupted"] in screen_text(app)
+
+
+@pytest.mark.parametrize(
+    ("size", "kind", "compact"),
+    [
+        ((80, 24), "cpu", True),
+        ((80, 24), "cuda", True),
+        ((80, 24), "neuron", True),
+        ((100, 30), "cuda", True),
+        ((120, 40), "cuda", False),
+    ],
+)
+async def test_live_tab_shows_key_figures_devices_and_workers_unscrolled(
+    tmp_path: Path, size: tuple[int, int], kind: str, compact: bool
+) -> None:
+    device = {"cpu": "cpu", "cuda": "cuda:0", "neuron": "neuron"}[kind]
+    shot = snapshot(0.6, kind=kind, device=device)
+    sessions = FakeSessions(snapshots=[shot], hold=True)
+    app, _ = make_app(tmp_path, sessions, devices=["cpu", device], default_device=device)
+    async with app.run_test(size=size) as pilot:
+        await start_run(pilot)
+        footer = app.query_one(Footer).region
+        for panel in ("#latency-panel", "#throughput-panel", "#memory-panel", "#device-panel"):
+            region = app.query_one(panel).region
+            assert region.height > 2 and region.right <= size[0], panel
+            assert region.bottom <= footer.y, panel  # on the screen, above the footer
+        workers = app.query_one("#workers-panel").region
+        assert workers.height == 4 and workers.bottom <= footer.y  # one worker: all its rows
+        assert app.query_one("#live-pane").max_scroll_y == 0  # nothing below the fold
+        shown = screen_text(app)
+        window, total = summary(WINDOW), summary(LATENCIES)
+        assert latency_row(shown, "p50") == (ms(window.p50), ms(total.p50))
+        assert latency_row(shown, "p99") == (ms(window.p99) + UNBACKED, ms(total.p99) + UNBACKED)
+        for figure in ("60 %", "seq/s   267", "69,333", "peak 448 MB", "52 %", "12.0/32.0 GB"):
+            assert figure in shown, figure
+        assert f"{device:<8}measuring" in shown  # the worker row
+        if kind == "cuda":
+            assert "GPU0" in shown and "87 %" in shown and "31.0/80.0 GB" in shown
+        if kind == "neuron":
+            assert "71 % of 2 NC" in shown
+        # the compact layout leaves the distribution and history charts out
+        assert app.query_one("#distribution-panel").display is not compact
+        assert ("NVIDIA H100" in shown) is (kind == "cuda" and not compact)
 
 
 async def test_a_burst_of_snapshots_merges_and_the_latest_is_drawn(tmp_path: Path) -> None:
@@ -231,8 +271,8 @@ async def test_failed_runs_show_their_reason_and_the_app_stays_up(tmp_path: Path
         await pilot.press("3")
         await pilot.pause(0.2)
         shown = screen_text(app)
-        for words in ("out of memory", "not supported here", "failed with an error"):
-            assert words in shown
+        for status in statuses:
+            assert SHORT_STATUS_WORDS[status] in shown
         reasons = [
             "CUDA out of memory at batch 64",
             "flash_attention_2 needs CUDA",
@@ -242,7 +282,8 @@ async def test_failed_runs_show_their_reason_and_the_app_stays_up(tmp_path: Path
             assert reason[:20] in shown  # in the table's message column
             table(pilot).move_cursor(row=row)
             await pilot.pause()
-            assert reason in str(app.query_one("#runs-detail", Label).content)  # and in full
+            detail = str(app.query_one("#runs-detail", Label).content)
+            assert reason in detail and STATUS_WORDS[statuses[row]] in detail  # and in full
         assert len(list((tmp_path / "results").glob("*.json"))) == 3
         assert app.is_running
 
@@ -260,8 +301,39 @@ async def test_every_status_is_shown_in_words(tmp_path: Path) -> None:
         await pilot.press("3")
         await pilot.pause(0.2)
         shown = screen_text(app)
-        for status in Status:
-            assert STATUS_WORDS[status.value] in shown, status
+        for row, status in enumerate(Status):  # short words in the table, in full under it
+            assert SHORT_STATUS_WORDS[status.value] in shown, status
+            assert len(SHORT_STATUS_WORDS[status.value]) <= 14
+            table(pilot).move_cursor(row=row)
+            await pilot.pause()
+            detail = str(app.query_one("#runs-detail", Label).content)
+            assert STATUS_WORDS[status.value] in detail, status
+
+
+async def test_runs_key_figures_show_without_scrolling_at_80_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    longest = max(MODELS, key=len)
+    spec = RunSpec(model=longest, device="cuda:0", token_budget=4096)
+    runs = [
+        result(spec, status.value, run_id=f"{status.value:_<12}", scale=400.0) for status in Status
+    ]
+    for day, run in enumerate(runs, start=1):
+        run.created_at = f"2026-01-{day:02d}T00:00:00+00:00"
+        run.save(folder / f"{run.run_id}.json")
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await pilot.pause(0.2)
+        lines = screen_text(app).splitlines()
+        header = next(line for line in lines if "p50 ms" in line)
+        for name in ("p50 ms", "p99 ms", "seq/s"):
+            assert name in header and header.index(name) + len(name) <= 78, name  # 2: scrollbar
+        p50 = format_value(summary([v * 400.0 for v in LATENCIES]).p50 * 1000)
+        for status in Status:  # each row's key figures are on the screen
+            row = next(line for line in lines if SHORT_STATUS_WORDS[status.value] in line)
+            assert p50 in row and format_value(266.7 / 400) in row, status
 
 
 async def test_a_combination_that_cannot_run_is_explained_under_the_form(tmp_path: Path) -> None:

@@ -15,11 +15,11 @@ from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.export import format_value
 from profilers.stats import histogram_of_sorted, min_samples
-from profilers.telemetry.samples import TelemetrySample
+from profilers.telemetry.samples import HpuSample, TelemetrySample
 from tui.render.summary import STATUS_WORDS
 from tui.screens.compare import compare_cell, ratio
 from tui.screens.setup import FormValues, pick_device, spec_from_form
-from tui.widgets.devices import gpu_text, host_text, neuron_text
+from tui.widgets.devices import devices_text, gpu_text, host_text, neuron_text
 from tui.widgets.histogram import columns, render_histogram
 from tui.widgets.latency import UNBACKED, backed_note, latency_table, percentile_cell
 from tui.widgets.memory import memory_text
@@ -151,6 +151,33 @@ def test_device_panel_text_for_gpu_neuron_and_host() -> None:
         assert part in neuron
     host = host_text(host_sample(), 100).plain
     assert "52 %" in host and "12.0/32.0 GB" in host and "92%" in host
+
+
+@pytest.mark.parametrize("width", [36, 56])
+def test_compact_device_panel_is_one_line_per_device(width: int) -> None:
+    card = HpuSample(index=1, utilization_pct=40.0, memory_used_bytes=3 * 10**9, power_w=300.0)
+    sample = TelemetrySample(
+        t=0.0, host=host_sample(), gpus=(gpu_sample(),), neuron=neuron_sample(), hpus=(card,)
+    )
+    lines = devices_text(sample, width, compact=True).plain.splitlines()
+    assert [line.split()[0] for line in lines] == ["GPU0", "Neuron", "Gaudi1", "CPU", "mem"]
+    assert all(len(line) <= width for line in lines)
+    gpu, neuron, gaudi, cpu, memory = lines
+    assert "87 %" in gpu and "31.0/80.0 GB" in gpu
+    assert "71 % of 2 NC" in neuron  # the mean of 78 % and 64 %
+    assert "40 %" in gaudi
+    assert "52 %" in cpu and cpu.endswith("▇▃▁▆")  # a shade per core: 92, 35, 12, 71 %
+    assert memory.endswith("12.0/32.0 GB")
+    if width >= 56:  # the figures that fit a wider panel
+        assert "512 W · 61 °C" in gpu
+
+
+def test_compact_device_panel_puts_many_cores_under_the_cpu_line() -> None:
+    host = dataclasses.replace(host_sample(), cpu_percent_per_core=(50.0,) * 96)
+    lines = devices_text(TelemetrySample(t=0.0, host=host), 40, compact=True).plain.splitlines()
+    assert lines[0].startswith("CPU") and "▄" not in lines[0]
+    assert "".join(lines[1:-1]).replace(" ", "") == "▄" * 96
+    assert all(len(line) <= 40 for line in lines) and lines[-1].startswith("mem")
 
 
 def test_memory_panel_uses_the_gpus_of_the_run() -> None:

@@ -306,3 +306,14 @@ async def run_once(pilot: Pilot[object], count: int) -> None:
     pilot.app.query_one("#model", Select).focus()
     await pilot.press("r")
     await wait_for(pilot, lambda: len(table(pilot).results) == count)
+
+
+async def start_run(pilot: Pilot[object]) -> None:
+    """Run what the form holds (on a held fake session) and wait for the first snapshot."""
+    app = pilot.app
+    assert isinstance(app, PlmprofApp)
+    await settle(pilot)
+    app.query_one("#model", Select).focus()
+    await pilot.press("r")
+    await wait_for(pilot, lambda: app.live_run is not None and app.live_run.snapshot is not None)
+    await pilot.pause(0.4)

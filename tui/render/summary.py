@@ -36,6 +36,17 @@ STATUS_WORDS: dict[str, str] = {
     Status.INTERRUPTED: "stopped early (results kept)",
     Status.TIMEOUT: "cancelled past its deadline",
 }
+# In a table column (the Runs tab), where the full words would push the figures off an 80-column
+# screen; the full words stay beside the table.
+SHORT_STATUS_WORDS: dict[str, str] = {
+    **STATUS_WORDS,
+    Status.COMPILE_FAILED: "compile failed",
+    Status.UNSUPPORTED: "unsupported",
+    Status.ERROR: "error",
+    Status.CRASHED: "crashed",
+    Status.INTERRUPTED: "stopped early",
+    Status.TIMEOUT: "timed out",
+}
 
 
 def status_line(snapshot: Snapshot) -> str:

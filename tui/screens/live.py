@@ -1,5 +1,9 @@
 """The live view: run header with progress, latency, throughput and efficiency, memory, devices
-and workers. It draws only from the latest snapshot the app holds, on a timer."""
+and workers. It draws only from the latest snapshot the app holds, on a timer.
+
+The panels sit in one grid (plmprof.tcss lays it out by the terminal's size). In a short terminal
+(80x24) the compact layout drops the distribution and history charts and draws one line per
+device, so that the key figures, the devices and the workers show without scrolling."""
 
 from __future__ import annotations
 
@@ -26,8 +30,8 @@ class LivePane(VerticalScroll):
             yield ThroughputPanel(id="throughput-panel", classes="panel")
             yield DistributionPanel(id="distribution-panel", classes="panel")
             yield MemoryPanel(id="memory-panel", classes="panel")
+            yield DevicePanel(id="device-panel", classes="panel")
         yield TrainingPanel(id="training-panel", classes="panel")
-        yield DevicePanel(id="device-panel", classes="panel")
         yield WorkersPanel(id="workers-panel", classes="panel")
 
     def draw(

@@ -1,7 +1,8 @@
 """The device panel, in the spirit of nvitop and neuron-top: per GPU utilisation, memory, power
 against its limit, temperature and clocks; per NeuronCore utilisation and the device memory
 breakdown; per Gaudi card utilisation, memory, power and temperature; host CPU per core and
-memory; and a utilisation history."""
+memory; and a utilisation history. In a short terminal (the Live tab's compact layout) one line
+per device instead, so that the panel fits beside the memory panel."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from profilers.telemetry.samples import (
 )
 from tui.widgets.history import LiveHistory
 from tui.widgets.trend import Trend
-from tui.widgets.units import BUSY, NA, meter, number, ratio, size, size_pair
+from tui.widgets.units import BUSY, NA, SHORT, meter, number, ratio, size, size_pair
 
 _SHADES = " ▁▂▃▄▅▆▇█"
 _MANY_CORES = 32  # past this, one shaded character per core
@@ -158,6 +159,11 @@ def neuron_text(neuron: NeuronSample, width: int) -> Text:
     return text
 
 
+def _shades(percents: tuple[float, ...] | list[float]) -> str:
+    """One shaded character per core: ``█▃▁▆``."""
+    return "".join(_SHADES[min(8, max(0, round(pct / 100 * 8)))] for pct in percents)
+
+
 def host_text(host: HostSample, width: int) -> Text:
     text = Text()
     memory = size_pair(host.memory_used_bytes, host.memory_total_bytes)
@@ -178,9 +184,7 @@ def host_text(host: HostSample, width: int) -> Text:
         for start in range(0, len(cores), line_width):
             if start:
                 text.append("\n" + " " * 11)
-            for pct in cores[start : start + line_width]:
-                shade = _SHADES[min(8, round(pct / 100 * 8))]
-                text.append(shade, style=BUSY)
+            text.append(_shades(cores[start : start + line_width]), style=BUSY)
         text.append("\n")
     elif cores:
         cells = [
@@ -190,9 +194,75 @@ def host_text(host: HostSample, width: int) -> Text:
     return text
 
 
-def devices_text(telemetry: TelemetrySample | None, width: int) -> Text:
+def compact_line(
+    label: str,
+    fraction: float | None,
+    value: str,
+    extras: list[str],
+    width: int,
+    style: str | None = None,
+) -> Text:
+    """``label ▕███▏ value · extra · extra`` in ``width`` cells: the extras that fit (the last
+    ones go first), the bar taking what is left, 4 to 20 cells."""
+    kept = list(extras)
+    while True:
+        tail = " · ".join([value, *kept])
+        bar_width = min(20, width - len(label) - 4 - len(tail))
+        if bar_width >= 6 or not kept:
+            break
+        kept.pop()
+    return meter(label, fraction, max(4, bar_width), tail, style)
+
+
+def compact_devices_text(telemetry: TelemetrySample, width: int) -> Text:
+    """One line per GPU, Gaudi card and Neuron device, two for the host (CPU, memory)."""
+    lines: list[Text] = []
+    for gpu in telemetry.gpus:
+        temperature = NA if gpu.temperature_c is None else f"{gpu.temperature_c:.0f} °C"
+        extras = [
+            size_pair(gpu.memory_used_bytes, gpu.memory_total_bytes),
+            f"{number(gpu.power_w)} W",
+            temperature,
+        ]
+        busy = _fraction(gpu.utilization_pct)
+        lines.append(
+            compact_line(f"GPU{gpu.index}", busy, _pct(gpu.utilization_pct), extras, width, BUSY)
+        )
+    neuron = telemetry.neuron
+    if neuron is not None:
+        known = [c.utilization_pct for c in neuron.cores if c.utilization_pct is not None]
+        mean = sum(known) / len(known) if known else None
+        value = f"{_pct(mean)} of {len(neuron.cores)} NC"
+        extras = [_shades(known)] if known else []
+        lines.append(compact_line("Neuron", _fraction(mean), value, extras, width, BUSY))
+    for card in telemetry.hpus:
+        memory = size_pair(card.memory_used_bytes, card.memory_total_bytes)
+        extras = [memory, f"{number(card.power_w)} W"]
+        busy = _fraction(card.utilization_pct)
+        label = f"Gaudi{card.index}"
+        lines.append(compact_line(label, busy, _pct(card.utilization_pct), extras, width, BUSY))
+    host = telemetry.host
+    if host is not None:
+        cores = _shades(host.cpu_percent_per_core)
+        busy = _fraction(host.cpu_percent)
+        cpu = compact_line("CPU ", busy, _pct(host.cpu_percent), [cores], width, BUSY)
+        lines.append(cpu)
+        if cores and not cpu.plain.endswith(cores):  # too many cores for the CPU line
+            step = max(8, width - 5)
+            lines += [
+                Text("     " + cores[i : i + step], style=BUSY) for i in range(0, len(cores), step)
+            ]
+        used = ratio(host.memory_used_bytes, host.memory_total_bytes)
+        memory = size_pair(host.memory_used_bytes, host.memory_total_bytes)
+        lines.append(compact_line("mem ", used, memory, [], width))
+    return Text("\n").join(lines)
+
+
+def devices_text(telemetry: TelemetrySample | None, width: int, compact: bool = False) -> Text:
     if telemetry is None:
         return Text("no telemetry yet", style="dim")
+    if compact:
+        return compact_devices_text(telemetry, width)
     text = Text()
     for gpu in telemetry.gpus:
         text.append_text(gpu_text(gpu, width))
@@ -218,7 +288,8 @@ class DeviceMeters(Widget):
         self.refresh(layout=True)
 
     def render(self) -> RenderableType:
-        return devices_text(self.telemetry, self.content_size.width or 80)
+        compact = self.screen.has_class(SHORT)
+        return devices_text(self.telemetry, self.content_size.width or 80, compact)
 
 
 class DevicePanel(Vertical):

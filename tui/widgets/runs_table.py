@@ -19,12 +19,17 @@ from profilers.labels import UNBACKED, unbacked_percentiles
 from profilers.result import Result
 from tui.widgets.workers import status_style, status_words
 
-# Key figures first (p50, p99, seq/s reachable without scrolling at 120 columns); long text
-# (optimizations, message) last, each cut to a fixed width with an ellipsis.
+# The model, its status in short words and the key figures first (p50, p99 and seq/s show
+# without scrolling at 80 columns); then what else ran and was measured; long text (message,
+# optimizations) last, each cut to a fixed width with an ellipsis. The full status words, the
+# message and the file are on the line under the table.
 _LONG_TEXT = ("optimizations",)
+KEY_FIGURES = ("p50_ms", "p99_ms", "sequences_per_s")
+_FIRST = ("model", "status", *KEY_FIGURES)
 SHOWN: tuple[str, ...] = (
-    *(name for name in RUN_COLUMNS if name not in ("run_id", *_LONG_TEXT)),
-    *MEASURED_COLUMNS,
+    *_FIRST,
+    *(name for name in RUN_COLUMNS if name not in ("run_id", *_FIRST, *_LONG_TEXT)),
+    *(name for name in MEASURED_COLUMNS if name not in _FIRST),
     "message",
     *_LONG_TEXT,
     "run_id",
@@ -39,7 +44,7 @@ _PERCENTILES = {"p50_ms": "p50", "p99_ms": "p99"}
 def cell(name: str, value: Any, result: Result) -> Text:
     """A table cell: statuses in words, numbers right-aligned, ``–`` for not measured."""
     if name == "status":
-        return Text(status_words(value), style=status_style(value))
+        return Text(status_words(value, short=True), style=status_style(value))
     if name == "message":
         style = status_style(result.status) if value else ""
         return Text(value or "", style=style, no_wrap=True, overflow="ellipsis")
@@ -60,7 +65,7 @@ def sort_value(name: str, number: int, row: dict[str, Any]) -> tuple[int, Any]:
     if value is None:
         return (1, 0)
     if name == "status":
-        return (0, status_words(value))
+        return (0, status_words(value, short=True))
     return (0, value if isinstance(value, int | float) else str(value))
 
 

@@ -51,7 +51,7 @@ def efficiency_text(snapshot: Snapshot | None) -> Text:
     if cost is None:
         _row(text, "$/1M", NA, "no price known" if measuring else "")
     else:
-        _row(text, "$/1M", f"${number(cost)}", "per million sequences")
+        _row(text, "$/1M", f"${number(cost)}", "per 1M sequences")
     text.rstrip()
     return text
 

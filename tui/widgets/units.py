@@ -10,6 +10,10 @@ from rich.text import Text
 from profilers.export import MISSING
 
 NA = MISSING
+# Below SHORT_ROWS rows the screen carries the class SHORT (PlmprofApp.VERTICAL_BREAKPOINTS): the
+# Live tab's compact layout, where the key figures, devices and workers fit 80x24 unscrolled.
+SHORT = "-short"
+SHORT_ROWS = 38
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 

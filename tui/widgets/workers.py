@@ -14,7 +14,7 @@ from engines.spec import RunSpec
 from profilers.labels import batching_label
 from profilers.result import Result
 from profilers.snapshot import Snapshot, WorkerState
-from tui.render.summary import STATUS_WORDS
+from tui.render.summary import SHORT_STATUS_WORDS, STATUS_WORDS
 from tui.widgets.units import NA, bar, duration, size
 
 PHASE_WORDS = {
@@ -32,11 +32,12 @@ PHASE_WORDS = {
 STATUS_STYLES: dict[str, str] = {Status.OK: "green", Status.INTERRUPTED: "yellow"}
 
 
-def status_words(status: str | None) -> str:
-    """A Result or worker status in words (``oom`` → ``out of memory``); ``None`` → running."""
+def status_words(status: str | None, short: bool = False) -> str:
+    """A Result or worker status in words (``oom`` → ``out of memory``); ``None`` → running.
+    ``short``: at most 14 characters, for a table column."""
     if status is None:
         return "running"
-    return STATUS_WORDS.get(status, status)
+    return (SHORT_STATUS_WORDS if short else STATUS_WORDS).get(status, status)
 
 
 def status_style(status: str | None) -> str:
