@@ -118,10 +118,16 @@ def _finish(
     return Drawn(kind, model, path, title, x.label, ylabel, drawn, png.getvalue())
 
 
+def in_number_order(label: str) -> list[tuple[int, float | str]]:
+    """Sort key reading numbers as numbers: "len 64" before "len 128", "batch 4" before 16."""
+    parts = re.split(r"(\d+(?:\.\d+)?)", label)
+    return [(0, float(p)) if i % 2 else (1, p) for i, p in enumerate(parts) if p]
+
+
 def _lines(
     axes: Any, series: Series, style: str = "-", suffix: str = "", color: Any = None
 ) -> None:
-    for label, points in series.items():
+    for label, points in sorted(series.items(), key=lambda item: in_number_order(item[0])):
         xs = [x for x, _ in points]
         ys = [y for _, y in points]
         axes.plot(xs, ys, style, marker="o", label=label + suffix, color=color)

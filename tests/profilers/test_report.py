@@ -706,3 +706,20 @@ def test_plots_across_model_size_length_and_devices(tmp_path: Path) -> None:
         "g5.xlarge · AMD EPYC · fp32 sdpa · len 64": [(8.0, 900.0)],
     }
     assert devices.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_legends_read_numbers_as_numbers() -> None:
+    pytest.importorskip("matplotlib", reason="the plots extra (matplotlib) is not installed")
+    from profilers.plots import in_number_order
+
+    labels = ["cpu · batch 16 · len 128", "cpu · batch 4 · len 64", "cpu · batch 4 · len 128"]
+    assert sorted(labels, key=in_number_order) == [
+        "cpu · batch 4 · len 64",
+        "cpu · batch 4 · len 128",
+        "cpu · batch 16 · len 128",
+    ]
+    assert sorted(["fp32 · 2.5 s", "fp16 · 10 s", "bf16"], key=in_number_order) == [
+        "bf16",
+        "fp16 · 10 s",
+        "fp32 · 2.5 s",
+    ]
