@@ -37,7 +37,8 @@ class FieldInfo:
     grid may use); ``aliases``: other names a grid may use; ``optional``: None is a value;
     ``commands``: the commands offering it as an option; ``group``: the heading it is listed
     under in the Setup form (the main form or a folded section: workload, measurement,
-    training, neuron, gaudi)."""
+    training, neuron, gaudi); ``choices``: the values it takes, when they are a fixed few (the
+    form offers them as a list; RunSpec refuses any other)."""
 
     name: str
     help: str
@@ -50,6 +51,7 @@ class FieldInfo:
     aliases: tuple[str, ...]
     commands: tuple[Command, ...]
     group: str
+    choices: tuple[str, ...]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -71,6 +73,7 @@ def setting(
     aliases: tuple[str, ...] = (),
     commands: tuple[Command, ...] = ALL_COMMANDS,
     group: str = "main",
+    choices: tuple[str, ...] = (),
 ) -> Any:
     """A RunSpec field with its metadata (``dataclasses.field`` with a default)."""
     meta = {
@@ -83,6 +86,7 @@ def setting(
         "aliases": aliases,
         "commands": commands,
         "group": group,
+        "choices": choices,
     }
     return dataclasses.field(default=default, metadata={_KEY: meta})
 
@@ -148,12 +152,22 @@ def parse_devices(text: str) -> tuple[str, ...]:
     return tuple(d.strip() for d in text.split(",") if d.strip())
 
 
-def parse_text(kind: Kind, text: str) -> Any:
-    """A list or size setting given as text (a flag, a grid value) as the field's value."""
+def parse_text(kind: Kind, text: str, label: str = "value") -> Any:
+    """A setting given as text (a flag, a grid value, a box of the Setup form) as the field's
+    value: whole numbers and numbers as ``int()``/``float()`` read them (as the CLI's options
+    do), lists and sizes as above; ``label`` names the setting in the error."""
     if kind == "size":
         return parse_size_mb(text)
     if kind == "ints":
         return parse_buckets(text)
     if kind in ("devices", "names"):
         return parse_devices(text)
-    raise ValueError(f"{kind} settings are not read from text here")
+    if kind in ("int", "float"):
+        try:
+            return int(text) if kind == "int" else float(text)
+        except ValueError:
+            what = "a whole number" if kind == "int" else "a number"
+            raise InvalidInputError(f"{label} must be {what} (got '{text}')") from None
+    if kind == "str":
+        return text
+    raise ValueError(f"{kind} settings are switched on or off, not read from text")

@@ -18,7 +18,7 @@ from typing import Any
 from engines.catalog import DEFAULT_MODEL, get_model_info
 from engines.errors import InvalidInputError
 from engines.fields import FieldInfo, field_infos, one_workload, setting
-from engines.training.settings import validate_training
+from engines.training.settings import FINETUNES, OPTIMIZERS, TASKS, validate_training
 
 DTYPES = ("fp32", "fp16", "bf16")
 INT8_SCHEMES = ("none", "dynamic", "weight-only")
@@ -67,7 +67,7 @@ class RunSpec:
         axis="devices",
         commands=("run", "sweep"),
     )
-    dtype: str = setting("fp32", "fp32, fp16 or bf16.", kind="str", axis="dtypes")
+    dtype: str = setting("fp32", "fp32, fp16 or bf16.", kind="str", axis="dtypes", choices=DTYPES)
     autocast: bool = setting(
         False,
         "Keep fp32 weights, autocast to --dtype.",
@@ -76,7 +76,12 @@ class RunSpec:
         group="measurement",
     )
     int8: str = setting(
-        "none", "none, dynamic or weight-only.", kind="str", axis="int8", commands=("run", "sweep")
+        "none",
+        "none, dynamic or weight-only.",
+        kind="str",
+        axis="int8",
+        commands=("run", "sweep"),
+        choices=INT8_SCHEMES,
     )
     prune: str = setting(
         "none", "none, unstructured:S or 2:4.", kind="str", axis="prunes", commands=("run", "sweep")
@@ -90,6 +95,7 @@ class RunSpec:
         "eager, sdpa or flash_attention_2; with --packing sdpa, varlen, flex.",
         kind="str",
         axis="attentions",
+        choices=ATTENTIONS,
     )
     packing: bool = setting(
         False,
@@ -103,6 +109,7 @@ class RunSpec:
         kind="str",
         axis="compiles",
         commands=("run", "sweep"),
+        choices=COMPILE_MODES,
     )
     batch_size: int = setting(8, "Sequences per batch.", kind="int", short="b", axis="batch_sizes")
     token_budget: int | None = setting(
@@ -137,6 +144,7 @@ class RunSpec:
         kind="str",
         axis="modes",
         commands=("run", "sweep"),
+        choices=MODES,
     )
     workers: int = setting(
         1, "Worker processes (model copies).", kind="int", commands=("run", "sweep")
@@ -199,7 +207,11 @@ class RunSpec:
         group="measurement",
     )
     neuron_target: str = setting(
-        "inf2", "Neuron: inf2, trn1, trn1n or trn2.", kind="str", group="neuron"
+        "inf2",
+        "Neuron: inf2, trn1, trn1n or trn2.",
+        kind="str",
+        group="neuron",
+        choices=NEURON_TARGETS,
     )
     neuron_optlevel: int = setting(
         2, "Neuron: neuronx-cc --optlevel 1, 2 or 3.", kind="int", flag="optlevel", group="neuron"
@@ -217,6 +229,7 @@ class RunSpec:
         kind="str",
         commands=("run", "sweep"),
         group="gaudi",
+        choices=HPU_MODES,
     )
     hpu_graphs: bool = setting(
         False,
@@ -232,12 +245,15 @@ class RunSpec:
         kind="str",
         axis="tasks",
         commands=("run", "sweep"),
+        group="training",
+        choices=TASKS,
     )
     labels: str | None = setting(
         None,
         "Training: id,label CSV/TSV for --fasta (else label= in FASTA headers, else random).",
         kind="str",
         commands=("run", "sweep"),
+        group="training",
     )
     finetune: str = setting(
         "full",
@@ -245,6 +261,8 @@ class RunSpec:
         kind="str",
         axis="finetunes",
         commands=("run", "sweep"),
+        group="training",
+        choices=FINETUNES,
     )
     lora_rank: int = setting(
         8, "Training: LoRA rank.", kind="int", commands=("run", "sweep"), group="training"
@@ -272,8 +290,11 @@ class RunSpec:
         kind="str",
         commands=("run", "sweep"),
         group="training",
+        choices=OPTIMIZERS,
     )
-    lr: float = setting(1e-4, "Training: learning rate.", kind="float", commands=("run", "sweep"))
+    lr: float = setting(
+        1e-4, "Training: learning rate.", kind="float", commands=("run", "sweep"), group="training"
+    )
     grad_accum: int = setting(
         1,
         "Training: batches per optimizer step.",

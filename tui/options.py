@@ -16,7 +16,9 @@ from engines.fasta import check_fasta_path
 from engines.fields import TEXT_KINDS, WORKLOAD_FIELDS, Command, FieldInfo, parse_text
 from engines.spec import SPEC_FIELDS, RunSpec, workload_fields
 
-_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool}
+# Whole numbers and numbers are taken as text and read by ``parse_text``, as the Setup form
+# reads its boxes: one reader for both; their help still names the kind.
+_METAVARS = {"int": "<int>", "float": "<float>"}
 # Sweep flags whose comma-separated values make an axis of the grid.
 AXIS_FLAGS = tuple(info.axis for info in SPEC_FIELDS if info.axis)
 
@@ -43,17 +45,18 @@ def spec_parameter(info: FieldInfo, command: Command) -> inspect.Parameter:
     """One RunSpec field as a typer option of ``command``. In ``sweep`` every option defaults to
     None (not given) and an axis field takes a comma-separated list."""
     axis = command == "sweep" and info.axis is not None
-    base = str if axis else _TYPES.get(info.kind, str)
-    text = info.kind in TEXT_KINDS
-    none_default = command == "sweep" or text or info.optional
+    base = bool if info.kind == "bool" and not axis else str
+    none_default = command == "sweep" or info.kind in TEXT_KINDS or info.optional
     help_text = info.help + (" Comma list: an axis." if axis else "")
-    option = typer.Option(*_decls(info, command), help=help_text)
+    metavar = None if axis else _METAVARS.get(info.kind)
+    option = typer.Option(*_decls(info, command), help=help_text, metavar=metavar)
     kind: Any = base | None if none_default else base
+    default = info.default if base is bool else str(info.default)
     return inspect.Parameter(
         flag_ident(info, command),
         inspect.Parameter.KEYWORD_ONLY,
         annotation=Annotated[kind, option],
-        default=None if none_default else info.default,
+        default=None if none_default else default,
     )
 
 
@@ -71,6 +74,8 @@ def spec_from_flags(command: Command, flags: Mapping[str, Any], **fixed: Any) ->
         value = flags[flag_ident(info, command)]
         if info.kind in TEXT_KINDS:
             value = parse_text(info.kind, value) if value else (None if info.optional else ())
+        elif info.kind != "bool" and value is not None:
+            value = parse_text(info.kind, value, f"--{info.flag}")
         fields[info.name] = value
     workload = workload_fields({name: fields.pop(name, None) for name in WORKLOAD_FIELDS})
     if workload["fasta"] is not None:

@@ -9,9 +9,11 @@ import pytest
 
 from engines.spec import RunSpec
 from profilers.collector import RunCollector
+from profilers.options import MeasureOptions
 from profilers.training.live import training_live
 from tests.tiny_models import run_in_process, tiny_spec
-from tui.screens.setup import FormValues, spec_from_form
+from tui.screens.setup_fields import widget_id
+from tui.screens.setup_form import form_values, spec_from_form
 from tui.widgets.training import training_text
 
 
@@ -32,33 +34,16 @@ def test_live_training_figures_follow_the_steps(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_setup_form_makes_a_training_spec() -> None:
-    values = FormValues(
-        model="esm2_t6_8M",
-        device="cpu",
-        dtype="fp32",
-        int8="none",
-        prune="none",
-        attention="sdpa",
-        compile="none",
-        batching="batch",
-        batch_value="4",
-        workload="seq_len",
-        workload_value="64",
-        duration="5",
-        warmup="1",
-        min_iters="3",
-        workers="1",
-    )
-    trained = dataclasses.replace(
-        values, mode="training", task="classify", finetune="lora", lr="3e-4"
-    )
+    values = form_values(RunSpec(), MeasureOptions())
+    changes = {"mode": "training", "task": "classify", "finetune": "lora", "lr": "3e-4"}
+    trained = {**values, **{widget_id(name): text for name, text in changes.items()}}
     spec = spec_from_form(RunSpec(), trained)
     assert (spec.mode, spec.task, spec.finetune, spec.lr) == ("training", "classify", "lora", 3e-4)
     assert spec_from_form(RunSpec(), values).mode == "inference"
 
 
 async def test_a_training_run_from_the_setup_form_shows_its_loss_live(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from textual.widgets import Select
+    from textual.widgets import Collapsible, Select
     from tui_fakes import FakeSessions, make_app, screen_text, settle, snapshot, wait_for
 
     live = {
@@ -75,9 +60,10 @@ async def test_a_training_run_from_the_setup_form_shows_its_loss_live(tmp_path) 
     app, _ = make_app(tmp_path, sessions)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        app.query_one("#mode", Select).value = "training"
-        app.query_one("#task", Select).value = "classify"
+        app.query_one("#field-mode", Select).value = "training"
+        app.query_one("#field-task", Select).value = "classify"
         await settle(pilot)
+        assert not app.query_one("#group-training", Collapsible).collapsed  # opened for it
         app.query_one("#model", Select).focus()
         await pilot.press("r")
         await wait_for(

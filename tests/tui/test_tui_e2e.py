@@ -6,11 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Label, Select
-from tui_fakes import screen_text, settle, wait_for
+from tui_fakes import screen_text, settle, start_a_short_real_run, wait_for
 
 from tui.app import create_app
-from tui.widgets.runs_table import RunsTable
 from tui.widgets.units import ms
 
 
@@ -19,18 +17,7 @@ async def test_a_real_session_on_cpu_from_the_form(tmp_path: Path) -> None:
     app = create_app(results_dir=tmp_path / "results", devices=["cpu"], default_device="cpu")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        for ident, value in (
-            ("batch-value", "2"),
-            ("workload-value", "32"),
-            ("duration", "1"),
-            ("min-iters", "3"),
-            ("warmup", "1"),
-        ):
-            app.query_one(f"#{ident}", Input).value = value
-        await wait_for(pilot, lambda: "✓" in str(app.query_one("#validation", Label).content), 60)
-        app.query_one("#model", Select).focus()
-        await pilot.press("r")
-        runs = app.query_one(RunsTable)
+        runs = await start_a_short_real_run(pilot)
         await wait_for(pilot, lambda: bool(runs.results), timeout=240)
         result = runs.results[0]
         assert result.status == "ok", result.message

@@ -344,7 +344,7 @@ async def test_a_combination_that_cannot_run_is_explained_under_the_form(tmp_pat
     app, sessions = make_app(tmp_path, preflight=preflight)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.query_one("#int8", Select).focus()
+        app.query_one("#field-int8", Select).focus()
         await pilot.press("enter", "down", "enter")
         await settle(pilot)
         message = str(app.query_one("#validation", Label).content)
@@ -354,7 +354,7 @@ async def test_a_combination_that_cannot_run_is_explained_under_the_form(tmp_pat
         await pilot.pause(0.2)
         assert not sessions.made and app.query_one("#tabs").active == "setup"
 
-        app.query_one("#int8", Select).value = "none"
+        app.query_one("#field-int8", Select).value = "none"
         app.query_one("#batch-value", Input).value = "abc"
         await settle(pilot)
         assert "batch size must be a whole number" in str(

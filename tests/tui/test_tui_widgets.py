@@ -14,11 +14,14 @@ from engines.errors import InvalidInputError
 from engines.messages import Status
 from engines.spec import RunSpec
 from profilers.export import format_value
+from profilers.options import MeasureOptions
 from profilers.stats import histogram_of_sorted, min_samples
 from profilers.telemetry.samples import HpuSample, TelemetrySample
 from tui.render.summary import STATUS_WORDS
 from tui.screens.compare import compare_cell, ratio
-from tui.screens.setup import FormValues, pick_device, spec_from_form
+from tui.screens.setup import pick_device
+from tui.screens.setup_fields import widget_id
+from tui.screens.setup_form import COMPOUND_ROWS, form_values, spec_from_form
 from tui.widgets.devices import devices_text, gpu_text, host_text, neuron_text
 from tui.widgets.histogram import columns, render_histogram
 from tui.widgets.latency import UNBACKED, backed_note, latency_table, percentile_cell
@@ -189,38 +192,30 @@ def test_memory_panel_uses_the_gpus_of_the_run() -> None:
 
 
 def test_form_values_become_a_run_spec() -> None:
-    values = FormValues(
-        model="esm2_t6_8M",
-        device="cpu",
-        dtype="fp32",
-        int8="none",
-        prune="none",
-        attention="sdpa",
-        compile="none",
-        batching="budget",
-        batch_value="2048",
-        workload="lengths",
-        workload_value="uniform:50-100",
-        duration="1.5",
-        warmup="1",
-        min_iters="3",
-        workers="1",
-    )
+    values = {
+        **form_values(RunSpec(), MeasureOptions()),
+        "batching": "budget",
+        "batch-value": "2048",
+        "workload": "lengths",
+        "workload-value": "uniform:50-100",
+        widget_id("duration_s"): "1.5",
+        widget_id("warmup"): "1",
+        widget_id("min_iters"): "3",
+    }
     spec = spec_from_form(RunSpec(), values)
     assert spec.token_budget == 2048 and spec.lengths == "uniform:50-100" and spec.seq_len is None
-    assert spec.duration_s == 1.5 and spec.min_iters == 3 and not spec.packing
-    packed = spec_from_form(RunSpec(), FormValues(**{**values.__dict__, "batching": "packed"}))
+    assert spec.duration_s == 1.5 and spec.min_iters == 3 and spec.warmup == 1
+    assert not spec.packing
+    packed = spec_from_form(RunSpec(), {**values, "batching": "packed"})
     assert packed.packing and packed.token_budget == 2048 and packed.batching == "packed"
     with pytest.raises(InvalidInputError, match="runs on packed rows: add --packing"):
-        spec_from_form(RunSpec(), FormValues(**{**values.__dict__, "attention": "varlen"}))
+        spec_from_form(RunSpec(), {**values, widget_id("attention"): "varlen"})
     with pytest.raises(InvalidInputError, match="batch size must be a whole number"):
-        spec_from_form(
-            RunSpec(), FormValues(**{**values.__dict__, "batching": "batch", "batch_value": "x"})
-        )
+        spec_from_form(RunSpec(), {**values, "batching": "batch", "batch-value": "x"})
     with pytest.raises(InvalidInputError, match="batch size must be greater than 0"):
-        spec_from_form(
-            RunSpec(), FormValues(**{**values.__dict__, "batching": "batch", "batch_value": "0"})
-        )
+        spec_from_form(RunSpec(), {**values, "batching": "batch", "batch-value": "0"})
+    with pytest.raises(InvalidInputError, match="give a length distribution"):
+        spec_from_form(RunSpec(), {**values, "workload-value": " "})
 
 
 def test_pick_device_prefers_the_detected_best() -> None:
@@ -296,12 +291,12 @@ def test_runs_table_puts_key_figures_before_long_text() -> None:
 def test_the_pruning_box_takes_layer_and_head_pruning(
     text: str, prune: str, layers: int, heads: int
 ) -> None:
-    from tui.screens.setup_form import pruning_fields, pruning_text
-
-    spec = RunSpec().replace(**pruning_fields(text))
+    row = COMPOUND_ROWS["prune"]
+    spec = RunSpec().replace(**row.read({"prune": text}))
     assert (spec.prune, spec.prune_layers, spec.prune_heads) == (prune, layers, heads)
-    assert pruning_fields(pruning_text(spec)) == pruning_fields(text)  # the form shows it back
+    shown = row.show(spec, MeasureOptions())
+    assert row.read(shown) == row.read({"prune": text})  # the form shows it back
     with pytest.raises(InvalidInputError, match="one weight scheme at a time"):
-        pruning_fields("2:4 unstructured:0.5")
-    with pytest.raises(InvalidInputError, match="pruning layers must be a whole number"):
-        pruning_fields("layers:two")
+        row.read({"prune": "2:4 unstructured:0.5"})
+    with pytest.raises(InvalidInputError, match="prune layers must be a whole number"):
+        row.read({"prune": "layers:two"})

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Select
+from textual.widgets import Input, Label, Select
 
 from engines.catalog import ModelInfo
 from engines.spec import RunSpec
@@ -317,3 +317,22 @@ async def start_run(pilot: Pilot[object]) -> None:
     await pilot.press("r")
     await wait_for(pilot, lambda: app.live_run is not None and app.live_run.snapshot is not None)
     await pilot.pause(0.4)
+
+
+async def start_a_short_real_run(pilot: Pilot[object]) -> RunsTable:
+    """Set the form for a short run (2 sequences of 32 residues a batch, 1 s, 3 batches), wait
+    until it can run, press ``r``; the Runs table the Result will reach."""
+    app = pilot.app
+    for ident, value in (
+        ("batch-value", "2"),
+        ("workload-value", "32"),
+        ("field-duration-s", "1"),
+        ("field-min-iters", "3"),
+        ("field-warmup", "1"),
+    ):
+        app.query_one(f"#{ident}", Input).value = value
+    await settle(pilot)
+    await wait_for(pilot, lambda: "✓" in str(app.query_one("#validation", Label).content), 60)
+    app.query_one("#model", Select).focus()
+    await pilot.press("r")
+    return app.query_one(RunsTable)

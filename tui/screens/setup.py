@@ -1,7 +1,6 @@
-"""The setup form: model, device, dtype, optimizations, batching, workload and stopping rule,
-then every other setting ``plmprof run`` takes in folded sections generated from the settings'
-descriptions (``tui.screens.setup_fields``); the values become a RunSpec in
-``tui.screens.setup_form``.
+"""The setup form: every setting ``plmprof run`` takes, as rows generated from the settings'
+descriptions (``tui.screens.setup_form``): the main ones first, the advanced ones in folded
+sections below the Run button.
 
 Every change is checked in a thread, the way a run would be: the form's values become a
 ``RunSpec`` (validated on construction) and go through ``check_runnable``. What cannot run is
@@ -12,47 +11,33 @@ crash.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.suggester import SuggestFromList
 from textual.timer import Timer
-from textual.widgets import Button, Checkbox, Input, Label, Select
+from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select
+from textual.widgets.select import InvalidSelectValueError
 
-from engines.catalog import MODELS, ModelInfo
+from engines.catalog import MODELS, ModelInfo, get_model_info
 from engines.errors import PlmprofError
-from engines.spec import (
-    ATTENTIONS,
-    COMPILE_MODES,
-    DTYPES,
-    INT8_SCHEMES,
-    MODES,
-    RunSpec,
-)
-from engines.training.settings import FINETUNES, TASKS
+from engines.spec import RunSpec
 from profilers.options import MeasureOptions
-from tui.screens.setup_fields import (
-    compose_folded,
-    field_text,
-    folded_fields,
-    measure_field_names,
-    measure_options,
-    widget_id,
-)
+from tui.screens.setup_fields import GROUP_TITLES, Context, Raw, widget_id
 from tui.screens.setup_form import (
-    BATCHING,
-    PRUNE_SUGGESTIONS,
+    LOCAL_HINT,
+    LOCAL_MODEL,
     WORKLOAD_DEFAULTS,
     WORKLOAD_HINTS,
-    WORKLOADS,
-    FormValues,
     describe_plan,
-    model_label,
-    pruning_text,
+    form_rows,
+    form_sections,
+    form_values,
+    options_from_form,
     spec_from_form,
 )
 
@@ -122,78 +107,24 @@ class SetupPane(Vertical):
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        base = self.base
-
-        def select(ident: str, options: Sequence[tuple[str, str]], value: str) -> Select[str]:
-            return Select(options, value=value, allow_blank=False, compact=True, id=ident)
-
-        def choices(values: Sequence[str]) -> list[tuple[str, str]]:
-            return [(v, v) for v in values]
-
+        values = form_values(self.base, self.measure_base)
+        context = self._machine()
         with VerticalScroll(id="setup-scroll"):
-            with Vertical(id="form"):
-                yield Label("model", classes="field")
-                yield select("model", [(model_label(i), i.id) for i in MODELS.values()], base.model)
-                yield Label("device", classes="field")
-                yield select("device", choices(self.devices), self.default_device)
-                yield Label("dtype", classes="field")
-                yield select("dtype", choices(DTYPES), base.dtype)
-                yield Label("int8", classes="field")
-                yield select("int8", choices(INT8_SCHEMES), base.int8)
-                yield Label("pruning", classes="field")
-                yield Input(
-                    pruning_text(base),
-                    placeholder="none, 2:4, unstructured:S; layers:N, heads:N",
-                    suggester=SuggestFromList(PRUNE_SUGGESTIONS),
-                    compact=True,
-                    id="prune",
+            for group, rows in form_sections():
+                if group == "main":
+                    with Vertical(id="form"):
+                        for row in rows:
+                            yield from row.compose(values, context)
+                    yield Label("", id="model-info")
+                    yield Label(Text("checking…", style="dim"), id="validation")
+                    yield Button("Run  (r)", id="run-button", variant="success", compact=True)
+                    continue
+                section = Collapsible(
+                    title=GROUP_TITLES[group], collapsed=True, id=f"group-{group}"
                 )
-                yield Label("attention", classes="field")
-                yield select("attention", choices(ATTENTIONS), base.attention)
-                yield Label("compile", classes="field")
-                yield select("compile", choices(COMPILE_MODES), base.compile)
-                yield Label("batching", classes="field")
-                with Horizontal(classes="pair"):
-                    yield select("batching", BATCHING, "batch")
-                    yield Input(
-                        str(base.batch_size), type="integer", compact=True, id="batch-value"
-                    )
-                yield Label("workload", classes="field")
-                with Horizontal(classes="pair"):
-                    yield select("workload", WORKLOADS, "seq_len")
-                    yield Input(
-                        str(base.seq_len),
-                        placeholder=WORKLOAD_HINTS["seq_len"],
-                        compact=True,
-                        id="workload-value",
-                    )
-                yield Label("duration s", classes="field")
-                yield Input(f"{base.duration_s:g}", type="number", compact=True, id="duration")
-                yield Label("warm-up calls", classes="field")
-                yield Input(str(base.warmup), type="integer", compact=True, id="warmup")
-                yield Label("min batches", classes="field")
-                yield Input(str(base.min_iters), type="integer", compact=True, id="min-iters")
-                yield Label("workers", classes="field")
-                yield Input(str(base.workers), type="integer", compact=True, id="workers")
-                yield Label("mode", classes="field")
-                yield select("mode", choices(MODES), base.mode)
-                yield Label("training task", classes="field")
-                with Horizontal(classes="pair"):
-                    yield select("task", choices(TASKS), base.task)
-                    yield select("finetune", choices(FINETUNES), base.finetune)
-                yield Label("labels · lr", classes="field")
-                with Horizontal(classes="pair"):
-                    yield Input(
-                        base.labels or "",
-                        placeholder="id,label CSV (training)",
-                        compact=True,
-                        id="labels",
-                    )
-                    yield Input(f"{base.lr:g}", type="number", compact=True, id="lr")
-            yield Label("", id="model-info")
-            yield Label(Text("checking…", style="dim"), id="validation")
-            yield Button("Run  (r)", id="run-button", variant="success", compact=True)
-            yield from compose_folded(base, self.measure_base)
+                with section, Vertical(classes="form-grid"):
+                    for row in rows:
+                        yield from row.compose(values, context)
 
     def on_mount(self) -> None:
         self.border_title = "set up a run"
@@ -222,88 +153,48 @@ class SetupPane(Vertical):
         select.value = self.default_device if untouched or current not in self.devices else current
 
     # -- reading and filling the form ------------------------------------------------------
+    def _machine(self) -> Context:
+        return Context(tuple(self.devices), self.default_device)
+
     def _select(self, ident: str) -> str:
         value = self.query_one(f"#{ident}", Select).value
         return "" if value is Select.NULL else str(value)
 
-    def _input(self, ident: str) -> str:
-        return self.query_one(f"#{ident}", Input).value
-
-    def values(self) -> FormValues:
-        return FormValues(
-            model=self._select("model"),
-            device=self._select("device"),
-            dtype=self._select("dtype"),
-            int8=self._select("int8"),
-            prune=self._input("prune"),
-            attention=self._select("attention"),
-            compile=self._select("compile"),
-            batching=self._select("batching"),
-            batch_value=self._input("batch-value"),
-            workload=self._select("workload"),
-            workload_value=self._input("workload-value"),
-            duration=self._input("duration"),
-            warmup=self._input("warmup"),
-            min_iters=self._input("min-iters"),
-            workers=self._input("workers"),
-            mode=self._select("mode"),
-            task=self._select("task"),
-            finetune=self._select("finetune"),
-            labels=self._input("labels"),
-            lr=self._input("lr"),
-            more=self._folded(),
-        )
-
-    def _folded(self) -> dict[str, str | bool]:
-        """The folded sections' widgets, by field name."""
-        names = [i.name for i in folded_fields()] + list(measure_field_names())
+    def raw(self) -> dict[str, str | bool]:
+        """Every widget's value, by id (what ``spec_from_form`` reads)."""
         found: dict[str, str | bool] = {}
-        for name in names:
-            widget = self.query_one(f"#{widget_id(name)}")
-            found[name] = widget.value if isinstance(widget, Checkbox | Input) else ""
+        for row in form_rows():
+            for ident in row.ids:
+                widget = self.query_one(f"#{ident}")
+                if isinstance(widget, Select):
+                    found[ident] = self._select(ident)
+                elif isinstance(widget, Checkbox | Input):
+                    found[ident] = widget.value
         return found
 
     def spec(self) -> RunSpec:
         """The RunSpec the form holds; raises ``InvalidInputError`` when it holds none."""
-        return spec_from_form(self.base, self.values())
+        return spec_from_form(self.base, self.raw())
 
     def options(self) -> MeasureOptions:
         """How runs are measured and priced, with the price section's values."""
-        return measure_options(self.measure_base, self._folded())
+        return options_from_form(self.measure_base, self.raw())
 
     def load(self, spec: RunSpec) -> list[str]:
         """Fill the form from ``spec``; returns what could not be carried over."""
-        lost: list[str] = []
         self.base = spec
-        for ident in ("model", "dtype", "int8", "attention", "compile", "mode", "task", "finetune"):
-            self.query_one(f"#{ident}", Select).value = getattr(spec, ident)
-        if spec.device in self.devices:
-            self.query_one("#device", Select).value = spec.device
-        else:
-            lost.append(f"device {spec.device} is not on this machine")
-        self.query_one("#prune", Input).value = pruning_text(spec)
-        if spec.packing and not spec.token_budget:
-            lost.append("packing sized by batch x longest (the form packs by token budget)")
-        packed = spec.packing and spec.token_budget
-        batching = "packed" if packed else "budget" if spec.token_budget else "batch"
-        self.query_one("#batching", Select).value = batching
-        size = spec.token_budget or spec.batch_size
-        self.query_one("#batch-value", Input).value = str(size)
-        kind = "seq_len" if spec.seq_len is not None else "lengths" if spec.lengths else "fasta"
-        value = {"seq_len": spec.seq_len, "lengths": spec.lengths, "fasta": spec.fasta}[kind]
-        self._workload_values[kind] = str(value)
-        self.query_one("#workload", Select).value = kind
-        self.query_one("#workload-value", Input).value = str(value)
-        self.query_one("#duration", Input).value = f"{spec.duration_s:g}"
-        self.query_one("#warmup", Input).value = str(spec.warmup)
-        self.query_one("#min-iters", Input).value = str(spec.min_iters)
-        self.query_one("#workers", Input).value = str(spec.workers)
-        self.query_one("#labels", Input).value = spec.labels or ""
-        self.query_one("#lr", Input).value = f"{spec.lr:g}"
-        for info in folded_fields():
-            widget = self.query_one(f"#{widget_id(info.name)}")
-            if isinstance(widget, Checkbox | Input):
-                widget.value = field_text(info, getattr(spec, info.name))
+        context = self._machine()
+        lost = [text for row in form_rows() if row.fields for text in row.lost(spec, context)]
+        for row in form_rows():
+            if not row.fields:
+                continue  # the price section holds no RunSpec field
+            for ident, value in row.show(spec, self.measure_base).items():
+                widget = self.query_one(f"#{ident}")
+                # A device not on this machine is not offered: ``lost`` says so.
+                with suppress(InvalidSelectValueError):
+                    widget.value = value  # type: ignore[attr-defined]
+        kind = self._select("workload")
+        self._workload_values[kind] = self.query_one("#workload-value", Input).value
         self.schedule_validation()
         return lost
 
@@ -319,9 +210,12 @@ class SetupPane(Vertical):
             field.value = self._workload_values.get(kind, "")
             field.placeholder = WORKLOAD_HINTS.get(kind, "")
         elif ident == "workload-value":
-            self._workload_values[self._select("workload")] = self._input("workload-value")
+            self._workload_values[self._select("workload")] = str(event.value)
         elif ident == "model":
+            self.query(".local-model").set(display=event.value == LOCAL_MODEL)
             self._show_model_info()
+        elif ident == widget_id("mode") and event.value == "training":
+            self.query_one("#group-training", Collapsible).collapsed = False
         self.schedule_validation()
 
     @on(Button.Pressed, "#run-button")
@@ -336,16 +230,16 @@ class SetupPane(Vertical):
         self._timer = self.set_timer(VALIDATE_DELAY_S, self._validate_now)
 
     def _validate_now(self) -> None:
-        generation = self.generation
-        try:
-            spec = self.spec()
-        except PlmprofError as exc:
-            self._show_validation(generation, None, False, str(exc))
-            return
-        self._preflight(generation, spec)
+        self._check(self.generation, self.base, self.raw())
 
     @work(thread=True, exclusive=True, group="validate")
-    def _preflight(self, generation: int, spec: RunSpec) -> None:
+    def _check(self, generation: int, base: RunSpec, raw: Raw) -> None:
+        """Make the RunSpec (a local model directory is read here) and preflight it."""
+        try:
+            spec = spec_from_form(base, raw)
+        except PlmprofError as exc:
+            self.post_message(self.Validated(generation, None, False, str(exc)))
+            return
         try:
             planned = self.preflight(spec)
         except PlmprofError as exc:
@@ -359,6 +253,8 @@ class SetupPane(Vertical):
 
     def on_setup_pane_validated(self, message: Validated) -> None:
         self._show_validation(message.generation, message.spec, message.ok, message.text)
+        if message.generation == self.generation and self._select("model") == LOCAL_MODEL:
+            self._show_model_info(message.spec)
 
     def _show_validation(self, generation: int, spec: RunSpec | None, ok: bool, text: str) -> None:
         if generation != self.generation:
@@ -376,15 +272,22 @@ class SetupPane(Vertical):
         return None
 
     # -- model facts -----------------------------------------------------------------------
-    def _show_model_info(self) -> None:
+    def _show_model_info(self, spec: RunSpec | None = None) -> None:
+        """The model's facts; a local directory's once ``spec`` (checked) names it."""
+        shown = self.query_one("#model-info", Label)
         model = self._select("model")
-        info = MODELS.get(model)
-        if info is None:
-            return
-        if model not in self.counts:
-            self.counts[model] = None
-            self._count(info)
-        count = self.counts.get(model)
+        if model == LOCAL_MODEL:
+            if spec is None or spec.model in MODELS:
+                shown.update(Text(LOCAL_HINT + " (as plmprof run -m DIR)", style="dim"))
+                return
+            info = get_model_info(spec.model)  # read when the spec was made: remembered
+            count: int | None = info.expected_params  # counted from its config.json
+        else:
+            info = MODELS[model]
+            if model not in self.counts:
+                self.counts[model] = None
+                self._count(info)
+            count = self.counts.get(model)
         params = (
             f"{count:,} parameters"
             if count is not None
@@ -392,9 +295,7 @@ class SetupPane(Vertical):
         )
         longest = f"up to {info.max_residues:,} residues" if info.max_residues else "any length"
         notes = f" · {'; '.join(info.notes)}" if info.notes else ""
-        self.query_one("#model-info", Label).update(
-            Text.assemble((info.id, "bold"), f" · {params} · {longest}{notes}")
-        )
+        shown.update(Text.assemble((info.id, "bold"), f" · {params} · {longest}{notes}"))
 
     @work(thread=True, group="params")
     def _count(self, info: ModelInfo) -> None:
