@@ -267,6 +267,31 @@ def test_max_batch_on_the_command_line(
     assert "12" in out and "1000 MB" in out
 
 
+def test_max_batch_tables_fit_80_columns_with_a_column_per_axis(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fake: Callable[..., FakeRunner],
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    fake(lambda spec: "oom" if spec.batch_size > (12 if spec.dtype == "fp32" else 20) else "ok")
+    argv = ["sweep", "--max-batch", "--dtypes", "fp32,bf16", "--seq-len", "32"]
+    code, plan, _ = run([*argv, "--dry-run"], capsys)
+    assert code == 0
+    code, done, _ = run([*argv, "--memory-limit", "1GB", "-o", "mb"], capsys)
+    assert code == 0
+    for table in (plan, done):
+        lines = table.splitlines()
+        assert max(len(line) for line in lines) <= 80 and "…" not in table
+        header = next(line for line in lines if line.startswith("┃"))
+        assert "dtype" in header and "batch" not in header  # the batch is searched, not an axis
+    rows = [line.split("│")[1:5] for line in done.splitlines() if line.startswith("│")]
+    assert {tuple(cell.strip() for cell in row) for row in rows} == {
+        ("1", "fp32", "12", "13"),
+        ("2", "bf16", "20", "21"),
+    }
+    assert "1000 MB" in done
+
+
 # -- report -----------------------------------------------------------------------------------
 
 

@@ -15,12 +15,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from engines.errors import InvalidInputError
 from engines.messages import Status
 from engines.preflight import check_runnable
-from profilers.export import format_value
 from profilers.sweep import (
     MAX_BATCH_FILE,
     REPORT_FILE,
@@ -49,6 +47,7 @@ from tui.options import AXIS_FLAGS
 from tui.render.sweep import (
     SweepProgress,
     axis_names,
+    max_batch_table,
     plan_table,
     points_table,
     print_skipped,
@@ -285,7 +284,7 @@ def _execute_max_batch(
     print_skipped(points, err)
     runnable = [p for p in points if p.status != SKIPPED]
     if dry_run:
-        out.print(plan_table(points, f"max-batch plan: {grid.describe()}"))
+        out.print(plan_table(points, f"max-batch plan: {grid.describe()}", batch=False))
         return EXIT_OK
     if not runnable:
         raise InvalidInputError(f"no point of the grid can run here ({len(points)} skipped)")
@@ -313,21 +312,7 @@ def _execute_max_batch(
     finally:
         lock.release()
     searches = outcome.searches
-    table = Table(title=f"largest batch that fits ({folder / MAX_BATCH_FILE})")
-    for name in ("point", "largest ok", "smallest oom", "memory cap", "probes", "note"):
-        table.add_column(name)
-    for search in searches:
-        spec = search.point.spec
-        cap = f"{spec.memory_limit_mb} MB" if spec and spec.memory_limit_mb else "device memory"
-        table.add_row(
-            search_label(search.point),
-            format_value(search.largest_ok),
-            format_value(search.smallest_too_big),
-            cap,
-            str(len(search.probes)),
-            search.stopped or "",
-        )
-    out.print(table)
+    out.print(max_batch_table(searches, f"largest batch that fits ({folder / MAX_BATCH_FILE})"))
     if outcome.interrupted:
         err.print(
             "[bold yellow]stopped[/]: probes so far are saved; run the same command with "

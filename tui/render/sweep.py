@@ -19,7 +19,7 @@ from rich.table import Table
 from engines.messages import Status
 from profilers.export import format_value
 from profilers.layout import SKIPPED
-from profilers.sweep import SweepEvent, SweepPoint
+from profilers.sweep import MaxBatchSearch, SweepEvent, SweepPoint
 from tui.render.summary import STATUS_WORDS
 from tui.widgets.units import duration, number
 
@@ -126,14 +126,19 @@ _AXIS_HEADERS = {
 }
 
 
-def axis_names(points: list[SweepPoint]) -> list[str]:
+def axis_names(points: list[SweepPoint], batch: bool = True) -> list[str]:
     """The settings that tell the points apart (every grid axis), batch size always among
-    them: a row must say which point it is without a cut-off slug."""
+    them: a row must say which point it is without a cut-off slug. ``batch=False`` (a max-batch
+    search, where the batch size is what is searched): every axis but the batch size, or the
+    model when nothing varies."""
     names: dict[str, None] = {}
     for point in points:
         names.update(dict.fromkeys(point.settings))
-    names.setdefault("batch_size")
-    return list(names)
+    if batch:
+        names.setdefault("batch_size")
+    else:
+        names.pop("batch_size", None)
+    return list(names) or ["model"]
 
 
 def axis_value(point: SweepPoint, name: str) -> str:
@@ -152,17 +157,20 @@ def point_words(point: SweepPoint, names: list[str]) -> str:
     return f"#{point.index} {values}"
 
 
-def axes_table(points: list[SweepPoint], title: str) -> tuple[Table, list[str]]:
-    table = Table(title=title, caption="# = the point's index in sweep.json and sweep.csv")
+def axes_table(points: list[SweepPoint], title: str, batch: bool = True) -> tuple[Table, list[str]]:
+    """``batch=False``: a max-batch search's table."""
+    files = "sweep.json and sweep.csv" if batch else "max-batch.json"
+    table = Table(title=title, caption=f"# = the point's index in {files}")
     table.add_column("#", justify="right", no_wrap=True)
-    names = axis_names(points)
+    names = axis_names(points, batch)
     for name in names:
         table.add_column(_AXIS_HEADERS.get(name, name.replace("_", " ")), no_wrap=True)
     return table, names
 
 
-def plan_table(points: list[SweepPoint], title: str) -> Table:
-    table, names = axes_table(points, title)
+def plan_table(points: list[SweepPoint], title: str, batch: bool = True) -> Table:
+    """What would run; ``batch=False`` for a max-batch plan (no batch size is set yet)."""
+    table, names = axes_table(points, title, batch)
     table.add_column("status", no_wrap=True)
     table.add_column("reason", overflow="fold")
     for point in points:
@@ -196,5 +204,27 @@ def points_table(points: list[SweepPoint], title: str) -> Table:
                 format_value(figures.get(k))
                 for k in ("sequences_per_s", "p50_ms", "p99_ms", "max_ram_mb")
             ),
+        )
+    return table
+
+
+def max_batch_table(searches: list[MaxBatchSearch], title: str) -> Table:
+    """One row per searched point: its axis values (not the batch size: that is the answer),
+    the largest batch that ran ok, the smallest that ran out of memory, the cap, the probes."""
+    table, names = axes_table([s.point for s in searches], title, batch=False)
+    for name in ("largest ok", "smallest oom", "memory cap", "probes"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("note", overflow="fold")
+    for search in searches:
+        spec = search.point.spec
+        cap = f"{spec.memory_limit_mb} MB" if spec and spec.memory_limit_mb else "device memory"
+        table.add_row(
+            str(search.point.index),
+            *(axis_value(search.point, n) for n in names),
+            format_value(search.largest_ok),
+            format_value(search.smallest_too_big),
+            cap,
+            str(len(search.probes)),
+            search.stopped or "",
         )
     return table
