@@ -3,12 +3,12 @@ live snapshots, and end with one Result whatever happened to the workers."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection, wait
@@ -20,7 +20,7 @@ from engines.messages import BatchDone, Status, StepDone, WorkerTask
 from engines.placement import place
 from engines.preflight import check_runnable
 from engines.spec import RunSpec
-from engines.worker import STOP_SIGNALS, worker_main
+from engines.worker import END_SIGNAL, HELD_SIGNALS, worker_main
 from profilers.collector import RunCollector
 from profilers.environment import describe_environment
 from profilers.finalize import RunClock, build_result, resolve_price
@@ -40,7 +40,9 @@ SnapshotCallback = Callable[[Snapshot], None]
 
 # After a stop request, how long workers get to finish their batch before they are ended.
 STOP_GRACE_S = 15.0  # a measuring worker: time to finish its batch in flight
-STOP_GRACE_UNMEASURED_S = 1.5  # loading, compiling, warming up: nothing to keep
+# A worker ended before it measured (END_SIGNAL at once): time to exit cleanly before SIGKILL.
+STOP_GRACE_UNMEASURED_S = 1.5
+EXIT_WAIT_S = 5.0  # a worker that reported its end: time to exit before SIGKILL
 
 
 def build_monitor(
@@ -86,6 +88,7 @@ class Session:
         self._monitor = monitor
         self._stop_requested_at: float | None = None
         self._warnings: list[str] | None = None
+        self._ended_early: set[int] = set()  # workers sent END_SIGNAL before they measured
         self.collector = RunCollector(spec.worker_devices())
 
     def stop(self) -> None:
@@ -186,11 +189,11 @@ class Session:
             clock.mark_workers_done(monitor)
         finally:
             stop.set()
-            for process, conn in workers:
-                process.join(timeout=5)
+            for index, (process, conn) in enumerate(workers):
+                process.join(timeout=self._exit_wait(index))
                 if process.is_alive():
                     process.kill()
-                    process.join(timeout=5)
+                    process.join(timeout=EXIT_WAIT_S)
                 conn.close()
         if self.on_snapshot is not None:
             self.on_snapshot(self.snapshot(monitor, clock, price))
@@ -232,24 +235,30 @@ class Session:
 
     def _end_stragglers(self, workers: list[tuple[BaseProcess, Connection]]) -> None:
         """Workers that cannot stop between batches are ended: one still loading, compiling or
-        warming up (nothing measured to keep) after ``STOP_GRACE_UNMEASURED_S``; one measuring,
-        whose batch outlasts ``STOP_GRACE_S``, after that (its finished batches are kept)."""
+        warming up (nothing measured to keep) at once, with ``END_SIGNAL`` (it exits cleanly;
+        SIGKILL after ``STOP_GRACE_UNMEASURED_S`` if it does not); one measuring, whose batch
+        outlasts ``STOP_GRACE_S``, with SIGKILL after that (its finished batches are kept)."""
         assert self._stop_requested_at is not None
         waited = time.monotonic() - self._stop_requested_at
         for index, (process, _) in enumerate(workers):
             record = self.collector.workers[index]
             if record.status is not None:
                 continue
-            measuring = record.phase == "measuring"
-            if waited < (STOP_GRACE_S if measuring else STOP_GRACE_UNMEASURED_S):
-                continue
-            process.kill()
-            message = (
-                f"stopped by the user; its batch in flight outlasted {STOP_GRACE_S:.0f} s"
-                if measuring
-                else f"stopped by the user while {record.phase} (before it began measuring)"
-            )
-            self.collector.mark_ended(index, Status.INTERRUPTED, message)
+            if record.phase != "measuring":
+                if process.pid is not None:
+                    with contextlib.suppress(ProcessLookupError):  # it has just ended
+                        os.kill(process.pid, END_SIGNAL)
+                self._ended_early.add(index)
+                message = f"stopped by the user while {record.phase} (before it began measuring)"
+                self.collector.mark_ended(index, Status.INTERRUPTED, message)
+            elif waited >= STOP_GRACE_S:
+                process.kill()
+                message = f"stopped by the user; its batch in flight outlasted {STOP_GRACE_S:.0f} s"
+                self.collector.mark_ended(index, Status.INTERRUPTED, message)
+
+    def _exit_wait(self, index: int) -> float:
+        """How long worker ``index`` may take to exit once the run is over, before SIGKILL."""
+        return STOP_GRACE_UNMEASURED_S if index in self._ended_early else EXIT_WAIT_S
 
     def snapshot(self, monitor: TelemetryMonitor | None, clock: RunClock, price: Any) -> Snapshot:
         return make_snapshot(
@@ -263,13 +272,14 @@ class Session:
         )
 
 
-@contextmanager
+@contextlib.contextmanager
 def stop_signals_held() -> Iterator[None]:
-    """Hold (block) Ctrl-C, SIGTERM and SIGHUP while child processes start. A child inherits the
-    mask, so a stop signal sent to the whole process group (a terminal's Ctrl-C or hang-up)
-    cannot kill it before it ignores them itself (``engines.worker``); this process receives
-    its own when the mask is lifted, as a ``KeyboardInterrupt`` on leaving the block."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    """Hold (block) Ctrl-C, SIGTERM, SIGHUP and ``END_SIGNAL`` while child processes start. A
+    child inherits the mask, so a stop signal sent to the whole process group (a terminal's
+    Ctrl-C or hang-up) cannot kill it before it ignores them itself (``engines.worker``), and an
+    early ``END_SIGNAL`` waits for its handler; this process receives its own stop signals when
+    the mask is lifted, as a ``KeyboardInterrupt`` on leaving the block."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     try:
         yield
     finally:

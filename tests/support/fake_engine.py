@@ -6,6 +6,7 @@ real worker protocol (engines.messages) through the real pipe, in a real spawned
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
@@ -24,6 +25,7 @@ from engines.messages import (
     WorkloadSummary,
 )
 from engines.structure import ModelShape
+from engines.worker import EndOnSignal
 
 SLEEP_S = float(os.environ.get("FAKE_ENGINE_SLEEP_S", "0.02"))
 SHAPE = ModelShape(
@@ -103,9 +105,18 @@ def dying_worker(task: WorkerTask, conn: Connection, stop: Any) -> None:
 
 
 def compiling_worker(task: WorkerTask, conn: Connection, stop: Any) -> None:
-    """Loads, then "compiles" for a minute without looking at ``stop`` (as torch.compile does)."""
+    """Loads, then "compiles" for a minute without looking at ``stop`` (as torch.compile does),
+    holding a multiprocessing lock as inductor's progress bar (tqdm) does; the parent ends it
+    with ``END_SIGNAL`` as it ends the real worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn.send(_loaded(task))
-    conn.send(Compiling(task.index, "torch.compile", 0, 1))
-    time.sleep(60)
-    conn.send(Finished(task.index, Status.OK, 0))
+    lock = multiprocessing.RLock()  # registered with the parent's resource tracker (spawn)
+    ending = EndOnSignal(conn.send)
+    ending.install()
+    try:
+        ending.send(_loaded(task))
+        ending.send(Compiling(task.index, "torch.compile", 0, 1))
+        with lock:
+            time.sleep(60)
+        ending.send(Finished(task.index, Status.OK, 0))
+    except KeyboardInterrupt:
+        pass
