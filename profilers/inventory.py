@@ -1,8 +1,9 @@
 """What ``plmprof devices`` reports: CPU, CUDA GPUs (torch and NVML), Neuron devices, Gaudi cards
 (bridge, HLML or hl-smi), instance.
 
-torch is imported only when it is a CUDA build (to ask which GPUs it sees): on a CPU build the
-whole report comes from files and NVML, in a fraction of a second.
+No torch is imported: its build is read from its files, and on a CUDA build the GPUs it would see
+come from NVML and ``CUDA_VISIBLE_DEVICES``. Only when NVML cannot be used is torch asked (the
+report says why), which takes seconds.
 """
 
 from __future__ import annotations
@@ -27,10 +28,20 @@ from profilers.telemetry.nvml import NvmlSampler
 from profilers.telemetry.readings import query
 
 
+def visible_cuda(nvml: NvmlSampler) -> tuple[list[str], list[int] | None, str | None]:
+    """The GPUs a CUDA build of torch would see, as (``cuda:N`` names, their NVML indices, how
+    they were found when not through NVML): NVML read with ``CUDA_VISIBLE_DEVICES``, else, with
+    NVML's reason, torch itself."""
+    indices = nvml.cuda_devices(os.environ.get("CUDA_VISIBLE_DEVICES"))
+    if indices is not None:
+        return [f"cuda:{n}" for n in range(len(indices))], indices, None
+    return cuda_devices(), None, f"{nvml.reason}; asked torch instead"
+
+
 def device_inventory() -> dict[str, Any]:
     torch_version, torch_cuda = torch_build()
-    visible = cuda_devices() if torch_cuda else []
     nvml = NvmlSampler()
+    visible, indices, fallback = visible_cuda(nvml) if torch_cuda else ([], None, None)
     neuron_version, neuron_note = neuron_sdk()
     listing = run_neuron_ls()
     gaudi = gaudi_source()
@@ -44,12 +55,14 @@ def device_inventory() -> dict[str, Any]:
         },
         "cuda": {
             "devices": visible,
+            "nvml_indices": indices,
+            "listed_by": fallback or ("NVML" if torch_cuda else None),
             "torch": torch_version,
             "torch_cuda": torch_cuda,
             "note": (
                 None
                 if visible
-                else "no CUDA device visible to torch"
+                else _none_visible(nvml)
                 if torch_cuda
                 else "none: torch is a CPU build"
             ),
@@ -77,3 +90,10 @@ def device_inventory() -> dict[str, Any]:
     nvml.close()
     gaudi.close()
     return inventory
+
+
+def _none_visible(nvml: NvmlSampler) -> str:
+    setting = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if setting is not None and nvml.available:
+        return f"no CUDA device visible: CUDA_VISIBLE_DEVICES={setting!r} names none NVML found"
+    return "no CUDA device visible to torch"

@@ -119,6 +119,14 @@ class NvmlSampler(LibrarySampler[GpuSample]):
             ),
         )
 
+    def cuda_devices(self, visible: str | None) -> list[int] | None:
+        """The NVML indices of the GPUs a CUDA program sees under ``CUDA_VISIBLE_DEVICES`` =
+        ``visible`` (``cuda:0`` first), read without loading CUDA; ``None`` when NVML is not
+        available (``reason`` says why). See ``cuda_visible``."""
+        if not self.available:
+            return None
+        return cuda_visible(visible, [(gpu.index, gpu.uuid) for gpu in self.sample()])
+
     def device_info(self) -> list[dict[str, Any]]:
         """Static facts per GPU for ``plmprof devices``; an empty list when NVML is not available.
 
@@ -144,6 +152,30 @@ class NvmlSampler(LibrarySampler[GpuSample]):
                 }
             )
         return result
+
+
+def cuda_visible(visible: str | None, gpus: Sequence[tuple[int, str | None]]) -> list[int]:
+    """Which of ``gpus`` ((NVML index, UUID) pairs) CUDA exposes under ``CUDA_VISIBLE_DEVICES`` =
+    ``visible``, in the order it numbers them, read as CUDA reads it: unset, every GPU; else a
+    comma list of indices or UUIDs (``GPU-…``, any prefix naming one GPU only), ending at the
+    first entry that names no GPU, or one already listed (so ``""`` or ``-1`` hides them all).
+
+    Indices are NVML's, in PCI bus order; CUDA numbers by PCI bus too when
+    ``CUDA_DEVICE_ORDER=PCI_BUS_ID``, and otherwise puts the fastest GPU first, which differs
+    only on a machine with GPUs of different models."""
+    if visible is None:
+        return [index for index, _ in gpus]
+    indices = {index for index, _ in gpus}
+    chosen: list[int] = []
+    for entry in (e.strip() for e in visible.split(",")):
+        if entry.isdigit():
+            found = [int(entry)] if int(entry) in indices else []
+        else:
+            found = [i for i, uuid in gpus if uuid and entry and uuid.startswith(entry)]
+        if len(found) != 1 or found[0] in chosen:
+            break
+        chosen.append(found[0])
+    return chosen
 
 
 def _process_memory(processes: Any) -> dict[int, int]:

@@ -216,3 +216,101 @@ def test_inventory_is_plain_data(fake_neuron_ls: Path) -> None:
     inventory = device_inventory()
     assert set(inventory) == {"cpu", "cuda", "nvml", "neuron", "gaudi", "instance_type"}
     assert inventory["cpu"]["logical_cores"] == os.cpu_count()
+
+
+# --- a CUDA build of torch: the GPUs it would see, from NVML, without importing torch ---------
+
+CUDA_BUILD = ("2.13.0+cu124", "12.4")
+
+
+@pytest.mark.parametrize(
+    ("setting", "seen"),
+    [
+        (None, [0, 1, 2]),
+        ("2,0", [2, 0]),
+        (" 1 ", [1]),
+        ("GPU-0002", [2]),
+        ("GPU-00", []),  # a prefix naming two GPUs names none
+        ("MIG-0001", []),
+        ("1,7,0", [1]),  # the list ends at the first entry that names no GPU
+        ("1,1,0", [1]),  # ... or one already listed
+        ("", []),
+        ("-1", []),
+    ],
+)
+def test_cuda_visible_devices_read_as_cuda_reads_them(setting: str | None, seen: list[int]) -> None:
+    from profilers.telemetry.nvml import cuda_visible
+
+    gpus = [(0, "GPU-0000-aaaa"), (1, "GPU-0001-bbbb"), (2, "GPU-0002-cccc")]
+    assert cuda_visible(setting, gpus) == seen
+
+
+_DEVICES_ON_A_CUDA_BUILD = """
+import json, os, sys
+sys.path.insert(0, {tests!r})
+import pytest
+import profilers.inventory as inventory
+from test_inventory import CUDA_BUILD, FakeNvml
+from tui.cli import invoke
+patch = pytest.MonkeyPatch()
+FakeNvml(patch)
+patch.setattr(inventory, "torch_build", lambda: CUDA_BUILD)
+patch.setattr(inventory, "read_instance_type", lambda: None)
+code = invoke(["devices"])
+sys.stdout.flush()
+print(json.dumps({{"code": code, "torch": "torch" in sys.modules}}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "shown"),
+    [(None, "cuda:0, cuda:1"), ("1", "cuda:0 = GPU 1"), ("GPU-0001,GPU-0000", "cuda:0 = GPU 1")],
+)
+def test_devices_on_a_cuda_build_lists_gpus_through_nvml_without_torch(
+    bin_dir: Path, setting: str | None, shown: str
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env["COLUMNS"] = "200"
+    if setting is not None:
+        env["CUDA_VISIBLE_DEVICES"] = setting
+    tests = str(Path(__file__).resolve().parent)
+    done = subprocess.run(
+        [sys.executable, "-c", _DEVICES_ON_A_CUDA_BUILD.format(tests=tests)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    report = json.loads(done.stderr.rstrip("\n").split("\n")[-1])
+    assert report == {"code": 0, "torch": False}, done.stderr
+    assert "CUDA 12.4" in done.stdout
+    expected = "cuda:0 = GPU 1, cuda:1 = GPU 0" if setting == "GPU-0001,GPU-0000" else shown
+    row = next(line for line in done.stdout.splitlines() if "│ devices " in line)
+    assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["devices", expected], row
+    assert "listed by" not in done.stdout
+
+
+def test_devices_on_a_cuda_build_without_nvml_asks_torch_and_says_why(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inventory_module, "torch_build", lambda: CUDA_BUILD)
+    monkeypatch.setattr(inventory_module, "cuda_devices", lambda: ["cuda:0"])  # torch's answer
+    rows = _rows("NVIDIA GPUs")
+    assert rows["devices"] == "cuda:0"
+    assert rows["listed by"].startswith("NVML not available: ")
+    assert rows["listed by"].endswith("; asked torch instead")
+
+
+def test_a_cuda_visible_devices_naming_no_gpu_is_said(
+    bin_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    FakeNvml(monkeypatch)
+    monkeypatch.setattr(inventory_module, "torch_build", lambda: CUDA_BUILD)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5")
+    assert _rows("NVIDIA GPUs")["devices"] == (
+        "no CUDA device visible: CUDA_VISIBLE_DEVICES='5' names none NVML found"
+    )

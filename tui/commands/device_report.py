@@ -11,6 +11,18 @@ def _size(value: object) -> str:
     return size(value) if isinstance(value, int) else NA
 
 
+def _cuda_devices(cuda: dict[str, object]) -> str:
+    """``cuda:0, cuda:1``, with the GPU (NVML's number) each is when CUDA_VISIBLE_DEVICES picks."""
+    devices = cuda["devices"]
+    assert isinstance(devices, list)
+    if not devices:
+        return str(cuda["note"])
+    indices = cuda["nvml_indices"]
+    if isinstance(indices, list) and indices != list(range(len(indices))):
+        return ", ".join(f"{d} = GPU {i}" for d, i in zip(devices, indices, strict=True))
+    return ", ".join(devices)
+
+
 def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
     inv = device_inventory()
     cpu = inv["cpu"]
@@ -29,7 +41,9 @@ def device_report() -> list[tuple[str, list[tuple[str, str]]]]:
     cuda, nvml = inv["cuda"], inv["nvml"]
     build = f"CUDA {cuda['torch_cuda']}" if cuda["torch_cuda"] else "CPU build"
     gpu_rows = [("torch", f"{cuda['torch'] or 'not installed'} ({build})")]
-    gpu_rows.append(("devices", ", ".join(cuda["devices"]) or cuda["note"]))
+    gpu_rows.append(("devices", _cuda_devices(cuda)))
+    if cuda["listed_by"] not in (None, "NVML"):
+        gpu_rows.append(("listed by", cuda["listed_by"]))
     gpu_rows.append(("NVML", "available" if nvml["available"] else nvml["reason"] or "absent"))
     for gpu in nvml["gpus"]:
         gpu_rows.append(
