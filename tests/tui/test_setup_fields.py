@@ -182,6 +182,7 @@ async def test_values_set_in_the_folded_sections_reach_the_run(tmp_path: Path) -
             collapsible.collapsed = False
         await pilot.pause()
         assert "price per hour" in screen_text(app)
+        assert "▐ ▌ Keep fp32 weights" in screen_text(app)  # off, readable without colour
         for name, value in {
             "autocast": True,
             "quality": True,
@@ -195,6 +196,7 @@ async def test_values_set_in_the_folded_sections_reach_the_run(tmp_path: Path) -
         }.items():
             _set(app, name, value)
         await settle(pilot)
+        assert "▐X▌ Keep fp32 weights" in screen_text(app)
         await run_once(pilot, 1)
         spec = sessions.made[0].spec
         assert (spec.autocast, spec.quality, spec.threads, spec.buckets) == (

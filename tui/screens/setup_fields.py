@@ -77,6 +77,15 @@ class Row:
         return []
 
 
+class Tick(Checkbox):
+    """A checkbox whose mark is blank when off: its state reads without colour (16-colour
+    terminals, a plain ``tmux capture-pane``), where Textual's draws an X either way."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
+        return "X" if self.value else " "
+
+
 def widget_id(name: str) -> str:
     return "field-" + name.replace("_", "-")
 
@@ -153,7 +162,7 @@ class FieldRow(Row):
         yield label(self.label)
         value = values[ident]
         if isinstance(value, bool):
-            yield Checkbox(info.help, value, compact=True, id=ident)
+            yield Tick(info.help, value, compact=True, id=ident)
         elif info.choices:
             yield choose(ident, [(c, c) for c in info.choices], value)
         else:
