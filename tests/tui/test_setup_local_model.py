@@ -11,10 +11,12 @@ from textual.widgets import Input, Label, Select
 from tui_fakes import make_app, screen_text, settle, start_a_short_real_run, wait_for
 
 from engines.errors import InvalidInputError
+from engines.spec import RunSpec
 from tests.engines.test_local_model import save_esm
 from tui.app import PlmprofApp, create_app
 from tui.cli import app as cli_app
 from tui.options import spec_from_flags
+from tui.screens.setup import SetupPane
 from tui.screens.setup_form import LOCAL_MODEL
 
 RUN = typer.main.get_command(cli_app).commands["run"]  # type: ignore[attr-defined]
@@ -53,6 +55,24 @@ async def test_a_bad_directory_gets_the_cli_error_under_the_form(tmp_path: Path,
         await pilot.press("r")
         await pilot.pause(0.2)
         assert not sessions.made
+
+
+async def test_a_loaded_local_model_spec_shows_its_directory(tmp_path: Path) -> None:
+    folder = save_esm(tmp_path / "my-esm")
+    wanted = RunSpec(model=str(folder), weights=str(folder))
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        pane = app.query_one(SetupPane)
+        assert pane.load(wanted) == []
+        await settle(pilot)
+        assert app.query_one("#model", Select).value == LOCAL_MODEL
+        assert app.query_one("#model-dir", Input).display
+        assert pane.spec() == wanted
+        shown = app.query_one("#model-info", Label)
+        facts = "69,193 parameters · up to 128 residues"
+        await wait_for(pilot, lambda: facts in str(shown.content))
+        assert validation(app).startswith("✓")
 
 
 @pytest.mark.e2e
