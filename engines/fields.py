@@ -9,6 +9,7 @@ A RunSpec field declares its metadata with ``setting(default, help, ...)`` (see 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -164,10 +165,13 @@ def parse_text(kind: Kind, text: str, label: str = "value") -> Any:
         return parse_devices(text)
     if kind in ("int", "float"):
         try:
-            return int(text) if kind == "int" else float(text)
+            number = int(text) if kind == "int" else float(text)
         except ValueError:
             what = "a whole number" if kind == "int" else "a number"
             raise InvalidInputError(f"{label} must be {what} (got '{text}')") from None
+        if not math.isfinite(number):
+            raise InvalidInputError(f"{label} must be a finite number (got '{text}')")
+        return number
     if kind == "str":
         return text
     raise ValueError(f"{kind} settings are switched on or off, not read from text")

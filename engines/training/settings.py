@@ -8,6 +8,7 @@ weights stay fp32 and ``dtype`` is what ``torch.autocast`` runs the matmuls in.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from engines.errors import InvalidInputError
@@ -29,8 +30,8 @@ def validate_training(spec: RunSpec) -> None:
     ):
         if value not in choices:
             raise InvalidInputError(f"{name} '{value}' is not one of {', '.join(choices)}")
-    if spec.lr <= 0:
-        raise InvalidInputError(f"learning rate must be greater than 0 (got {spec.lr})")
+    if not (math.isfinite(spec.lr) and spec.lr > 0):
+        raise InvalidInputError(f"learning rate must be a finite number above 0 (got {spec.lr})")
     if spec.grad_accum < 1:
         raise InvalidInputError(f"gradient accumulation must be 1 or more (got {spec.grad_accum})")
     if spec.lora_rank < 1 or spec.lora_alpha < 1:
@@ -39,8 +40,8 @@ def validate_training(spec: RunSpec) -> None:
         raise InvalidInputError(
             f"eval fraction must be at least 0 and below 1 (got {spec.eval_fraction})"
         )
-    if spec.epochs <= 0:
-        raise InvalidInputError(f"epochs must be greater than 0 (got {spec.epochs})")
+    if not (math.isfinite(spec.epochs) and spec.epochs > 0):
+        raise InvalidInputError(f"epochs must be a finite number above 0 (got {spec.epochs})")
     if spec.mode != "training":
         if spec.labels is not None:
             raise InvalidInputError("--labels is for training: add --mode train")

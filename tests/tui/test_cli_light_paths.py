@@ -51,6 +51,7 @@ CASES = [
     (("run", "--model", "esm2_650M"), 2, "unknown model 'esm2_650M'"),
     (("run", "--dtype", "fp8"), 2, "dtype 'fp8' is not one of"),
     (("run", "--batch-size", "0"), 2, "batch size must be greater than 0"),
+    (("run", "--lr", "nan"), 2, "--lr must be a finite number (got 'nan')"),
     (("run", "--memory-limit", "lots"), 2, "cannot read memory size 'lots'"),
     (("run", "--fasta", "/nonexistent.fasta"), 2, "FASTA file '/nonexistent.fasta' does not exist"),
     (("run", "--seq-len", "64", "--lengths", "proteome"), 2, "give one workload"),

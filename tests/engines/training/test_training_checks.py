@@ -31,7 +31,10 @@ def test_train_is_an_alias_of_training() -> None:
     [
         ({"task": "fold"}, InvalidInputError, "task 'fold' is not one of"),
         ({"finetune": "bitfit"}, InvalidInputError, "finetune 'bitfit'"),
-        ({"lr": 0}, InvalidInputError, "learning rate must be greater than 0"),
+        ({"lr": 0}, InvalidInputError, "learning rate must be a finite number above 0"),
+        ({"lr": float("nan")}, InvalidInputError, "learning rate must be a finite number"),
+        ({"epochs": float("inf")}, InvalidInputError, "epochs must be a finite number"),
+        ({"eval_fraction": float("nan")}, InvalidInputError, "eval fraction"),
         ({"eval_fraction": 1.0}, InvalidInputError, "eval fraction"),
         ({"packing": True, "token_budget": 100}, InvalidInputError, "does not support --packing"),
         ({"dtype": "fp16"}, InvalidInputError, "fp16 training needs a loss scaler"),
