@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engines.errors import InvalidInputError
-from engines.fields import WORKLOAD_FIELDS, parse_text
+from engines.fields import WORKLOAD_FIELDS, Kind, parse_text
 from engines.spec import SPEC_FIELDS
 from profilers.options import MeasureOptions
 
@@ -103,25 +103,17 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
         if text in ("false", "no", "off", "0"):
             return False
         raise InvalidInputError(f"{name}: '{value}' is not true or false")
+    if base in ("int", "float") and isinstance(value, str):
+        number_kind: Kind = "int" if base == "int" else "float"
+        return parse_text(number_kind, value.strip(), name)  # the CLI and Setup form reader
     if base == "int":
-        if isinstance(value, bool | float):
-            raise InvalidInputError(f"{name}: '{value}' is not a whole number")
-        if isinstance(value, int):
-            return value
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise InvalidInputError(f"{name}: '{value}' is not a whole number") from None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInputError(f"{name} must be a whole number (got '{value}')")
+        return value
     if base == "float":
-        if isinstance(value, bool):
-            raise InvalidInputError(f"{name}: '{value}' is not a number")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"{name}: '{value}' is not a number") from None
-        if not math.isfinite(number):
-            raise InvalidInputError(f"{name}: '{value}' is not a finite number")
-        return number
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInputError(f"{name} must be a number (got '{value}')")
+        return parse_text("float", str(value), name)
     if base == "ints":
         if isinstance(value, str):
             return parse_text("ints", value)

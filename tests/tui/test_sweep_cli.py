@@ -122,7 +122,7 @@ def test_point_tables_fit_80_columns_with_a_column_per_axis(
     ("argv", "message"),
     [
         (["sweep", "--batch-sizes", "1,,2"], "--batch-sizes: empty item in '1,,2'"),
-        (["sweep", "--batch-sizes", "1,x"], "--batch-sizes: 'x' is not a whole number"),
+        (["sweep", "--batch-sizes", "1,x"], "--batch-sizes must be a whole number (got 'x')"),
         (["sweep", "--memory-limit", "lots"], "cannot read memory size 'lots'"),
         (["sweep", "--grid", "missing.toml"], "grid file 'missing.toml' does not exist"),
         (["sweep", "--resume"], "--resume needs --output"),
