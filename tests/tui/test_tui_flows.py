@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.widgets import Button, Footer, Input, Label, Select
 from tui_fakes import (
     LATENCIES,
@@ -38,6 +39,7 @@ from tui.screens.compare import CompareScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen
 from tui.screens.setup import SetupPane
+from tui.widgets.devices import DeviceMeters
 from tui.widgets.latency import UNBACKED
 from tui.widgets.runs_table import SORTABLE
 from tui.widgets.units import ms
@@ -146,6 +148,29 @@ async def test_live_tab_shows_key_figures_devices_and_workers_unscrolled(
         # the compact layout leaves the distribution and history charts out
         assert app.query_one("#distribution-panel").display is not compact
         assert ("NVIDIA H100" in shown) is (kind == "cuda" and not compact)
+
+
+async def test_live_tab_follows_the_terminal_across_the_compact_breakpoint(tmp_path: Path) -> None:
+    shot = snapshot(0.6, kind="cuda", device="cuda:0")
+    sessions = FakeSessions(snapshots=[shot], hold=True)
+    app, _ = make_app(tmp_path, sessions, devices=["cpu", "cuda:0"], default_device="cuda:0")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start_run(pilot)
+        # under 80 columns the panels stack (one column) and the devices keep their width
+        sizes = [(120, 40), (80, 24), (120, 40), (70, 40), (70, 24)]
+        for width, height in sizes:
+            await pilot.resize_terminal(width, height)
+            await pilot.pause(0.4)
+            compact = height < 38
+            meters = app.query_one(DeviceMeters)
+            text = meters.render()
+            assert isinstance(text, Text)
+            assert ("NVIDIA H100" in text.plain) is not compact  # the GPU's block, or one line
+            # as tall as its text at its width: no stale height after a resize
+            assert meters.size.height == len(text.wrap(app.console, meters.size.width))
+            if width >= 80:
+                assert "GPU0" in screen_text(app)
+                assert app.query_one("#live-pane").max_scroll_y == 0
 
 
 async def test_a_burst_of_snapshots_merges_and_the_latest_is_drawn(tmp_path: Path) -> None:

@@ -6,11 +6,9 @@ per device instead, so that the panel fits beside the memory panel."""
 
 from __future__ import annotations
 
-from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
 from textual.widgets import Label
 
 from profilers.telemetry.samples import (
@@ -20,6 +18,7 @@ from profilers.telemetry.samples import (
     NeuronSample,
     TelemetrySample,
 )
+from tui.widgets.fitted import FittedText
 from tui.widgets.history import LiveHistory
 from tui.widgets.trend import Trend
 from tui.widgets.units import BUSY, NA, SHORT, meter, number, ratio, size, size_pair
@@ -276,9 +275,7 @@ def devices_text(telemetry: TelemetrySample | None, width: int, compact: bool = 
     return text
 
 
-class DeviceMeters(Widget):
-    DEFAULT_CSS = "DeviceMeters { height: auto; }"
-
+class DeviceMeters(FittedText):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.telemetry: TelemetrySample | None = None
@@ -287,9 +284,8 @@ class DeviceMeters(Widget):
         self.telemetry = telemetry
         self.refresh(layout=True)
 
-    def render(self) -> RenderableType:
-        compact = self.screen.has_class(SHORT)
-        return devices_text(self.telemetry, self.content_size.width or 80, compact)
+    def text(self, width: int) -> Text:
+        return devices_text(self.telemetry, width, self.screen.has_class(SHORT))
 
 
 class DevicePanel(Vertical):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from rich.console import RenderableType
 from rich.text import Text
-from textual.widget import Widget
 
 from engines.spec import RunSpec
 from profilers.snapshot import Snapshot
 from profilers.telemetry.samples import TelemetrySample
+from tui.widgets.fitted import FittedText
 from tui.widgets.units import NA, meter, ratio, size, size_pair
 
 
@@ -92,10 +91,10 @@ def memory_text(
     return text
 
 
-class MemoryPanel(Widget):
+class MemoryPanel(FittedText):
     """Memory. Call :meth:`show` with the latest snapshot and the run's spec."""
 
-    DEFAULT_CSS = "MemoryPanel { height: auto; }"
+    fallback_width = 40
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -115,6 +114,5 @@ class MemoryPanel(Widget):
         self.snapshot, self.spec, self.telemetry = snapshot, spec, telemetry
         self.refresh(layout=True)
 
-    def render(self) -> RenderableType:
-        width = self.content_size.width or 40
+    def text(self, width: int) -> Text:
         return memory_text(self.snapshot, self.spec, width, self.telemetry)

@@ -15,6 +15,7 @@ from profilers.labels import batching_label
 from profilers.result import Result
 from profilers.snapshot import Snapshot, WorkerState
 from tui.render.summary import SHORT_STATUS_WORDS, STATUS_WORDS
+from tui.widgets.fitted import FittedText
 from tui.widgets.units import NA, bar, duration, size
 
 PHASE_WORDS = {
@@ -129,9 +130,7 @@ def header_text(run: LiveRun | None, width: int) -> Text:
     return text
 
 
-class RunHeader(Widget):
-    DEFAULT_CSS = "RunHeader { height: auto; }"
-
+class RunHeader(FittedText):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.run: LiveRun | None = None
@@ -140,8 +139,8 @@ class RunHeader(Widget):
         self.run = run
         self.refresh(layout=True)
 
-    def render(self) -> RenderableType:
-        return header_text(self.run, self.content_size.width or 80)
+    def text(self, width: int) -> Text:
+        return header_text(self.run, width)
 
 
 def _worker_row(worker: WorkerState) -> Text:
