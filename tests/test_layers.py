@@ -10,9 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("lint-imports") or f"{Path(sys.executable).parent}/lint-imports"
-    return subprocess.run(
-        [exe, "--config", "pyproject.toml"], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    return subprocess.run([exe], cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def test_layers_contract_is_kept() -> None:
@@ -33,8 +31,6 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
             "-c",
             "import sys; sys.path.insert(0, '.'); "
             "from importlinter.cli import lint_imports_command; lint_imports_command()",
-            "--config",
-            "pyproject.toml",
         ],
         cwd=tmp_path,
         capture_output=True,
