@@ -9,6 +9,7 @@ from the latest snapshot only.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -120,6 +121,7 @@ class PlmprofApp(App[list[Result]]):
         self._drawn: Snapshot | None = None
         self._dirty = True
         self._quit_when_done = False
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self.sub_title = f"results → {results_dir}/"
 
     # -- layout ----------------------------------------------------------------------------
@@ -135,6 +137,7 @@ class PlmprofApp(App[list[Result]]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._event_loop = asyncio.get_running_loop()
         self.set_interval(self.draw_interval_s, self.draw)
         if self.sampler is not None:
             self.set_interval(IDLE_INTERVAL_S, self._idle_tick)
@@ -369,6 +372,15 @@ class PlmprofApp(App[list[Result]]):
             self.notify("Quitting once the run has stopped; q again quits at once.")
             return
         self.exit(self.runs())
+
+    def quit_for_signal(self) -> None:
+        """A stop signal (SIGTERM, SIGHUP) came: what q does, stop the run, save what it
+        measured, then quit; a second one quits at once. Called from a signal handler: the work
+        is handed to the app's event loop. Before the app is on screen it ends plmprof as Ctrl-C
+        does."""
+        if self._event_loop is None:
+            raise KeyboardInterrupt
+        self._event_loop.call_soon_threadsafe(self.action_quit_app)
 
     def on_unmount(self) -> None:
         if self._session is not None:

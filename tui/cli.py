@@ -73,7 +73,9 @@ def root(
     options = MeasureOptions(
         price_per_hour=price_per_hour, instance_type=instance_type, peak_tflops=peak_tflops
     )
-    open_app(results_dir, options)
+    code = open_app(results_dir, options)
+    if code:
+        raise typer.Exit(code)
 
 
 def _measure_options(flags: dict[str, Any]) -> MeasureOptions:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -31,12 +32,16 @@ def _silence_lost_terminal() -> None:
 
 class StopSignals:
     """A context in which SIGINT, SIGTERM and SIGHUP raise ``KeyboardInterrupt`` in the main
-        thread (where the session and the sweep turn it into an ``interrupted`` Result). A repeated
+    thread (where the session and the sweep turn it into an ``interrupted`` Result). A repeated
     SIGTERM or SIGHUP changes nothing (the stop is under way); Ctrl-C behaves as it always did.
-        ``received`` is the first such signal, ``exit_code(default)`` what the command returns."""
+    ``received`` is the first such signal, ``exit_code(default)`` what the command returns.
 
-    def __init__(self) -> None:
+    ``on_signal``, when given, is called for every such signal instead (the interactive app,
+    whose event loop must not be interrupted, stops its run and quits)."""
+
+    def __init__(self, on_signal: Callable[[], None] | None = None) -> None:
         self.received: signal.Signals | None = None
+        self._on_signal = on_signal
         self._previous: dict[signal.Signals, Any] = {}
 
     def __enter__(self) -> StopSignals:
@@ -56,6 +61,10 @@ class StopSignals:
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         if number == signal.SIGHUP:
             _silence_lost_terminal()
+        if self._on_signal is not None:
+            self.received = self.received or signal.Signals(number)
+            self._on_signal()
+            return
         if self.received is not None and number != signal.SIGINT:
             return  # a repeated TERM or HUP while the stop is under way
         self.received = self.received or signal.Signals(number)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from profilers.options import MeasureOptions
     from profilers.result import Result
     from profilers.telemetry.samples import TelemetrySample
+    from tui.app import PlmprofApp
 
 
 def runs_tables(results: Sequence[Result]) -> tuple[Table, Table]:
@@ -97,8 +98,9 @@ def machine_sampler() -> tuple[Callable[[], TelemetrySample | None], Callable[[]
 
 def open_app(
     results_dir: Path = Path("plmprof-results"), options: MeasureOptions | None = None
-) -> None:
-    """Run the app, then print its runs. ``options``: how runs are measured (price, peak)."""
+) -> int:
+    """Run the app, then print its runs; return the exit code (``run_app``). ``options``: how
+    runs are measured (price, peak)."""
     from rich.console import Console
 
     from profilers.files import check_folder
@@ -108,7 +110,20 @@ def open_app(
 
     sample, close = machine_sampler()
     try:
-        results = create_app(results_dir=results_dir, options=options, sampler=sample).run()
+        app = create_app(results_dir=results_dir, options=options, sampler=sample)
+        results, code = run_app(app)
     finally:
         close()
     print_runs(Console(), results or [], results_dir)
+    return code
+
+
+def run_app(app: PlmprofApp, **run: Any) -> tuple[list[Result] | None, int]:
+    """Run ``app`` (``run``: ``App.run``'s arguments); return its runs and the exit code: 0, or
+    ``128 + signal`` when SIGTERM or SIGHUP (or SIGINT sent by ``kill``) stopped it. Such a
+    signal stops the run and keeps what it measured, as q does; a second quits at once."""
+    from tui.stop_signals import StopSignals
+
+    with StopSignals(on_signal=app.quit_for_signal) as signals:
+        results = app.run(**run)
+    return results, signals.exit_code(0)

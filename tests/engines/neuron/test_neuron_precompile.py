@@ -83,3 +83,28 @@ def test_cli_rejects_a_bad_target_before_anything_runs(
 ) -> None:
     assert invoke(["compile", "--neuron-target", "inf1"]) == 2
     assert "Neuron target 'inf1' is not one of inf2, trn1, trn1n, trn2" in capsys.readouterr().err
+
+
+def test_sigterm_during_the_second_bucket_keeps_the_first_and_says_so(
+    standin_installed: ModuleType, tiny_catalog: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    real_trace = standin_installed.trace
+
+    def trace(*args: object, **kwargs: object) -> object:
+        if len(standin_installed.TRACE_CALLS) == 1:  # the second bucket: as `kill` sends it
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_trace(*args, **kwargs)
+
+    monkeypatch.setattr(standin_installed, "trace", trace)
+    spec = neuron_spec(model=tiny_catalog)
+    err = Console(record=True, width=300)
+    assert execute_compile(spec, True, Console(record=True), err) == 128 + signal.SIGTERM
+    text = err.export_text()
+    assert "stopped: 1 of 2 buckets compiled; those are in the compile cache" in text
+    assert "Traceback" not in text
+    monkeypatch.setattr(standin_installed, "trace", real_trace)
+    again = precompile(spec, neuronx=standin_installed, cpu_backend=True)
+    assert [o.cached for o in again.outcomes] == [True, False]
