@@ -260,7 +260,14 @@ class PlmprofApp(App[list[Result]]):
             result = session.run()
         except Exception as exc:  # the app stays up whatever the run does
             result = failed_result(spec, self.options, exc)
-        self.post_message(RunFinished(token, result))
+        # Saved here, not by the app: after a quit at once (q twice) the app is gone while the
+        # stopped run ends, and what it measured must still reach the results folder.
+        try:
+            saved = result.save(self.results_dir / f"{result.run_id}.json")
+        except PlmprofError as exc:
+            self.post_message(RunFinished(token, result, None, str(exc)))
+            return
+        self.post_message(RunFinished(token, result, saved, None))
 
     def on_run_finished(self, message: RunFinished) -> None:
         run = self.live_run
@@ -269,11 +276,10 @@ class PlmprofApp(App[list[Result]]):
         self._session = None
         result = message.result
         run.result = result
-        try:
-            run.saved = result.save(self.results_dir / f"{result.run_id}.json")
-        except PlmprofError as exc:
-            run.save_error = str(exc)
-            self.notify(f"could not save the result: {exc}", severity="error")
+        run.saved = message.saved
+        if message.save_error is not None:
+            run.save_error = message.save_error
+            self.notify(f"could not save the result: {message.save_error}", severity="error")
         self.table.add_result(result)
         words = status_words(result.status)
         fine = result.status in (Status.OK, Status.INTERRUPTED)

@@ -51,10 +51,16 @@ class SnapshotReady(Message):
 
 
 class RunFinished(Message):
-    def __init__(self, token: int, result: Result) -> None:
+    """A run's Result, already saved (``saved``: where) or not (``save_error``: why)."""
+
+    def __init__(
+        self, token: int, result: Result, saved: Path | None, save_error: str | None
+    ) -> None:
         super().__init__()
         self.token = token
         self.result = result
+        self.saved = saved
+        self.save_error = save_error
 
 
 class IdleSample(Message):
