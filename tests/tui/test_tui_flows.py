@@ -481,9 +481,12 @@ async def test_open_app_prints_the_runs_after_the_app(tmp_path: Path, monkeypatc
         def run(self) -> list[object]:
             return [result(RunSpec(), "oom", message="no memory left")]
 
+        def quit_for_signal(self) -> None:
+            raise AssertionError("no signal in this test")
+
     monkeypatch.setattr(tui.app, "create_app", lambda **kwargs: Finished())
     monkeypatch.setenv("COLUMNS", "200")
-    interactive.open_app(tmp_path / "kept")
+    assert interactive.open_app(tmp_path / "kept") == 0
     out = capsys.readouterr().out
     assert "plmprof runs" in out and "out of memory" in out and "no memory left" in out
     assert str((tmp_path / "kept").resolve()) in out
