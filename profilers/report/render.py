@@ -173,7 +173,7 @@ def to_markdown(report: Report, sort: SortKey = SORT_KEYS[DEFAULT_SORT]) -> str:
                 s.get("largest_ok"),
                 s.get("smallest_too_big"),
                 s.get("memory_limit_mb") or "device memory",
-                s.get("stopped") or "",
+                "; ".join(filter(None, (s.get("note"), s.get("stopped")))),
             ]
             for s in report.max_batch
         ]

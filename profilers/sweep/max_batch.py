@@ -1,7 +1,11 @@
 """The largest batch size that fits in memory: doubling from 1, then a binary search between the
 last batch that ran ok and the first that ran out of memory, each probe a short run through an
-executor; an ``oom`` Result means "too big". Probe Results are saved under ``probes/`` and reused
-when the search runs again; ``max-batch.json`` holds every search."""
+executor; an ``oom`` Result means "too big". The search then runs the largest-ok and the
+smallest-oom batch once more: a memory cap's boundary can move from run to run (on CPU the
+address-space cap counts what the allocator reserves), so the answer is the largest batch that ran
+ok every time it ran, and a batch that ran both ways is named in the search's ``note``. Probe
+Results are saved under ``probes/`` and reused when the search runs again; ``max-batch.json``
+holds every search."""
 
 from __future__ import annotations
 
@@ -70,12 +74,15 @@ def search_label(point: SweepPoint) -> str:
 
 @dataclass
 class BatchProbe:
+    """One probe; ``run`` counts the probes of this batch size (2: its confirming repeat)."""
+
     batch_size: int
     status: str
     file: str | None
     message: str | None = None
     sequences_per_s: float | None = None
     resumed: bool = False
+    run: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,8 +90,10 @@ class BatchProbe:
 
 @dataclass
 class MaxBatchSearch:
-    """``largest_ok``: the largest batch that ran ok; ``smallest_too_big``: the smallest that ran
-    out of memory (None when none did up to ``limit``); ``stopped``: why the search ended early."""
+    """``largest_ok``: the largest batch that ran ok every time it ran; ``smallest_too_big``: the
+    smallest that ran out of memory at least once (None when none did up to ``limit``);
+    ``stopped``: why the search ended early; ``note``: the batches that ran both ok and oom
+    (None when every repeat agreed)."""
 
     point: SweepPoint
     limit: int
@@ -93,6 +102,15 @@ class MaxBatchSearch:
     smallest_too_big: int | None = None
     stopped: str | None = None
     interrupted: bool = False
+    note: str | None = None
+
+    @property
+    def repeatable(self) -> bool | None:
+        """Whether every batch that ran more than once ended the same way each time (None when
+        none ran twice: the search stopped before confirming)."""
+        if not any(p.run > 1 for p in self.probes):
+            return None
+        return not unsteady_batches(self.probes)
 
     def to_dict(self) -> dict[str, Any]:
         spec = self.point.spec
@@ -105,10 +123,40 @@ class MaxBatchSearch:
             "limit": self.limit,
             "largest_ok": self.largest_ok,
             "smallest_too_big": self.smallest_too_big,
+            "repeatable": self.repeatable,
+            "note": self.note,
             "stopped": self.stopped,
             "interrupted": self.interrupted,
             "probes": [p.to_dict() for p in self.probes],
         }
+
+
+def _endings(probes: Sequence[BatchProbe]) -> dict[int, list[str]]:
+    """Each probed batch size and how each of its probes ended (ok/oom), in probe order."""
+    endings: dict[int, list[str]] = {}
+    for probe in probes:
+        endings.setdefault(probe.batch_size, []).append(probe.status)
+    return endings
+
+
+def unsteady_batches(probes: Sequence[BatchProbe]) -> list[int]:
+    """The batch sizes that ran ok at least once and out of memory at least once."""
+    return sorted(b for b, ends in _endings(probes).items() if {Status.OK, Status.OOM} <= set(ends))
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def unsteady_note(probes: Sequence[BatchProbe]) -> str | None:
+    """E.g. "not repeatable: 16 ran ok once and oom once"; None when every batch ended one way."""
+    endings = _endings(probes)
+    parts = [
+        f"{b} ran ok {_times(endings[b].count(Status.OK))} "
+        f"and oom {_times(endings[b].count(Status.OOM))}"
+        for b in unsteady_batches(probes)
+    ]
+    return "not repeatable: " + "; ".join(parts) if parts else None
 
 
 def _ignore_snapshot(point: SweepPoint, snapshot: Snapshot) -> None:
@@ -126,9 +174,9 @@ def find_max_batch(
     on_event: EventCallback | None = None,
 ) -> MaxBatchSearch:
     """Double the batch size from 1 until a probe runs out of memory (or ``limit`` runs ok), then
-    binary-search between the last ok and the first oom. Any other failure (crash, error) ends the
-    search with its reason. Probe Results are saved under ``folder/probes`` and reused when the
-    search runs again."""
+    binary-search between the last ok and the first oom, then confirm both (``confirm``). Any
+    other failure (crash, error) ends the search with its reason. Probe Results are saved under
+    ``folder/probes`` and reused when the search runs again."""
     assert point.spec is not None
     check_limit(limit)
     executor = executor or LocalExecutor()
@@ -141,10 +189,12 @@ def find_max_batch(
             on_event(SweepEvent(kind, entry, len(search.probes), 0, time.monotonic() - began))
 
     def probe(batch: int) -> str | None:
+        run = sum(p.batch_size == batch for p in search.probes) + 1
         spec = probe_spec(spec_of_point, batch, iterations)
         key = point_key(spec)
-        entry = SweepPoint(index=batch, settings={"batch_size": batch}, spec=spec, key=key)
-        entry.file = f"{PROBES_FOLDER}/{key}.json"
+        settings = {"batch_size": batch, **({"run": run} if run > 1 else {})}
+        entry = SweepPoint(index=batch, settings=settings, spec=spec, key=key)
+        entry.file = f"{PROBES_FOLDER}/{key}{f'.run{run}' if run > 1 else ''}.json"
         event("probe_started", entry)
         if (Path(folder) / entry.file).exists() and reuse_existing(Path(folder), entry):
             status, message = entry.status, entry.reason
@@ -162,7 +212,9 @@ def find_max_batch(
             ran.result.save(Path(folder) / entry.file)
             status, message = ran.result.status, ran.result.message
             rate = (ran.result.throughput or {}).get("sequences_per_s")
-        search.probes.append(BatchProbe(batch, status, entry.file, message, rate, entry.resumed))
+        search.probes.append(
+            BatchProbe(batch, status, entry.file, message, rate, entry.resumed, run)
+        )
         entry.status = status
         event("probe_finished", entry)
         if status == Status.INTERRUPTED:
@@ -174,34 +226,68 @@ def find_max_batch(
             return None
         return status
 
-    batch = 1
+    completed = _search(probe, limit) and confirm(search, probe)
+    _settle(search)
+    if completed and search.smallest_too_big is None and search.largest_ok == limit:
+        search.stopped = f"batch {limit} (the limit) ran ok; raise the limit to search further"
+    elif completed and search.largest_ok is None and search.note is None:
+        search.stopped = "even batch 1 ran out of memory"
+    return search
+
+
+Probe = Callable[[int], "str | None"]
+
+
+def _search(probe: Probe, limit: int) -> bool:
+    """Doubling then bisection; False when a probe ended the search (``search.stopped``)."""
+    low, batch = 0, 1
     while True:
         status = probe(batch)
         if status is None:
-            return search
+            return False
         if status == Status.OOM:
-            search.smallest_too_big = batch
             break
-        search.largest_ok = batch
+        low = batch
         if batch >= limit:
-            search.stopped = f"batch {limit} (the limit) ran ok; raise the limit to search further"
-            return search
+            return True
         batch = min(batch * 2, limit)
-    if search.largest_ok is None:
-        search.stopped = "even batch 1 ran out of memory"
-        return search
-    low, high = search.largest_ok, batch
+    high = batch
     while high - low > 1:
         middle = (low + high) // 2
         status = probe(middle)
         if status is None:
-            break
+            return False
         if status == Status.OK:
             low = middle
         else:
             high = middle
-    search.largest_ok, search.smallest_too_big = low, high
-    return search
+    return True
+
+
+def confirm(search: MaxBatchSearch, probe: Probe) -> bool:
+    """Run the largest batch that ran ok every time, and the smallest that ran out of memory,
+    until each has run twice: a repeat that runs out of memory moves the answer down to the next
+    batch that ran ok, which is then run again too. False when a probe ended the search
+    (``search.stopped``)."""
+    while True:
+        _settle(search)
+        runs = {b: len(ends) for b, ends in _endings(search.probes).items()}
+        once = [b for b in (search.largest_ok, search.smallest_too_big) if b and runs[b] == 1]
+        if not once:
+            return True
+        if probe(once[0]) is None:
+            return False
+
+
+def _settle(search: MaxBatchSearch) -> None:
+    """Set the answer from every probe so far: the largest batch ok every time it ran, the
+    smallest that ran out of memory at least once, and the note naming unsteady batches."""
+    endings = _endings(search.probes)
+    steady = [b for b, ends in endings.items() if set(ends) == {Status.OK}]
+    too_big = [b for b, ends in endings.items() if Status.OOM in ends]
+    search.largest_ok = max(steady, default=None)
+    search.smallest_too_big = min(too_big, default=None)
+    search.note = unsteady_note(search.probes)
 
 
 def save_max_batch(

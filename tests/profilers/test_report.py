@@ -444,13 +444,22 @@ def test_max_batch_section(tmp_path: Path) -> None:
     data = {
         "kind": "plmprof-max-batch",
         "searches": [
-            {"model": "esm2_t6_8M", "device": "cpu", "largest_ok": 37, "smallest_too_big": 38}
+            {"model": "esm2_t6_8M", "device": "cpu", "largest_ok": 37, "smallest_too_big": 38},
+            {
+                "model": "esm2_t12_35M",
+                "device": "cpu",
+                "largest_ok": 8,
+                "smallest_too_big": 16,
+                "note": "not repeatable: 16 ran ok once and oom once",
+            },
         ],
     }
     (tmp_path / "max-batch.json").write_text(json.dumps(data))
     save(tmp_path / "probes", result("probe"))
     text = render_report(build_report(load_folder(tmp_path)), "md")
     assert "| esm2_t6_8M | cpu | 37 | 38 | device memory |  |" in text
+    note = "not repeatable: 16 ran ok once and oom once"
+    assert f"| esm2_t12_35M | cpu | 8 | 16 | device memory | {note} |" in text
     assert "| hardware | AMD EPYC (2 cores, 25.0 GB RAM) |" in text  # read from the probes
 
 

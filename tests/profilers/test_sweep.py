@@ -440,12 +440,19 @@ def _point(**fields: Any) -> SweepPoint:
 def test_max_batch_doubles_then_bisects(tmp_path: Path) -> None:
     runner = FakeRunner(lambda spec: "oom" if spec.batch_size > 37 else "ok")
     search = find_max_batch(_point(), MeasureOptions(), tmp_path, executor=LocalExecutor(runner))
-    assert [s.batch_size for s in runner.ran] == [1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38, 37]
+    searched = [1, 2, 4, 8, 16, 32, 64, 48, 40, 36, 38, 37]
+    assert [s.batch_size for s in runner.ran] == [*searched, 37, 38]  # then both confirmed
     assert (search.largest_ok, search.smallest_too_big, search.stopped) == (37, 38, None)
-    assert [p.status for p in search.probes][-2:] == ["oom", "ok"]
+    assert [(p.batch_size, p.status, p.run) for p in search.probes][-4:] == [
+        (38, "oom", 1),
+        (37, "ok", 1),
+        (37, "ok", 2),
+        (38, "oom", 2),
+    ]
+    assert search.repeatable is True and search.note is None
     probe = runner.ran[0]
     assert (probe.warmup, probe.min_iters, probe.max_iters) == (1, 1, 2)
-    assert len(list((tmp_path / PROBES_FOLDER).glob("*.json"))) == 12
+    assert len(list((tmp_path / PROBES_FOLDER).glob("*.json"))) == 14
 
     again = FakeRunner()
     repeat = find_max_batch(_point(), MeasureOptions(), tmp_path, executor=LocalExecutor(again))
@@ -462,7 +469,7 @@ def test_max_batch_keeps_the_memory_cap_and_stops_at_the_limit(tmp_path: Path) -
         executor=LocalExecutor(runner),
         limit=10,
     )
-    assert [s.batch_size for s in runner.ran] == [1, 2, 4, 8, 10]
+    assert [s.batch_size for s in runner.ran] == [1, 2, 4, 8, 10, 10]
     assert all(s.memory_limit_mb == 512 for s in runner.ran)
     assert search.largest_ok == 10 and search.smallest_too_big is None
     assert "the limit" in str(search.stopped)
@@ -482,6 +489,46 @@ def test_max_batch_other_endings(tmp_path: Path, outcome: Any, largest: Any, sto
     )
     assert search.largest_ok == largest
     assert stopped in str(search.stopped)
+
+
+def _flaky(
+    batch: int, endings: list[str], steady: Callable[[int], str]
+) -> Callable[[RunSpec], str]:
+    """``batch`` ends as ``endings`` say, one per run; every other batch as ``steady`` says."""
+    left = list(endings)
+
+    def outcome(spec: RunSpec) -> str:
+        return left.pop(0) if spec.batch_size == batch else steady(spec.batch_size)
+
+    return outcome
+
+
+def test_max_batch_answers_the_largest_batch_ok_every_time_it_ran(tmp_path: Path) -> None:
+    runner = FakeRunner(_flaky(16, ["ok", "oom"], lambda b: "oom" if b > 16 else "ok"))
+    search = find_max_batch(_point(), MeasureOptions(), tmp_path, executor=LocalExecutor(runner))
+    searched = [1, 2, 4, 8, 16, 32, 24, 20, 18, 17]
+    # 16 ran oom on its repeat: 8, the next batch that ran ok, is run again; 16 is the
+    # smallest oom now and has run twice
+    assert [s.batch_size for s in runner.ran] == [*searched, 16, 8]
+    assert (search.largest_ok, search.smallest_too_big) == (8, 16)
+    assert search.note == "not repeatable: 16 ran ok once and oom once"
+    assert search.repeatable is False and search.stopped is None
+
+    again = FakeRunner(lambda spec: "crashed")  # --resume: every probe comes from its file
+    repeat = find_max_batch(_point(), MeasureOptions(), tmp_path, executor=LocalExecutor(again))
+    assert again.ran == [] and all(p.resumed for p in repeat.probes)
+    assert (repeat.largest_ok, repeat.note) == (8, search.note)
+
+
+def test_max_batch_an_oom_that_runs_ok_on_its_repeat_is_flagged(tmp_path: Path) -> None:
+    runner = FakeRunner(_flaky(6, ["oom", "ok"], lambda b: "oom" if b > 5 else "ok"))
+    search = find_max_batch(_point(), MeasureOptions(), tmp_path, executor=LocalExecutor(runner))
+    assert [s.batch_size for s in runner.ran][-3:] == [5, 5, 6]
+    assert (search.largest_ok, search.smallest_too_big) == (5, 6)
+    assert search.note == "not repeatable: 6 ran ok once and oom once"
+    data = search.to_dict()
+    assert (data["repeatable"], data["note"]) == (False, search.note)
+    assert [p["run"] for p in data["probes"]][-2:] == [2, 2]
 
 
 def test_max_batch_file(tmp_path: Path) -> None:

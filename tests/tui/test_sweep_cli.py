@@ -259,12 +259,35 @@ def test_max_batch_on_the_command_line(
     argv = ["sweep", "--max-batch", "--seq-len", "32", "--memory-limit", "1GB", "-o", "mb"]
     code, out, _ = run(argv, capsys)
     assert code == 0
-    assert [s.batch_size for s in runner.ran] == [1, 2, 4, 8, 16, 12, 14, 13]
+    assert [s.batch_size for s in runner.ran] == [1, 2, 4, 8, 16, 12, 14, 13, 12, 13]
     assert all(s.memory_limit_mb == 1000 for s in runner.ran)
     data = json.loads((tmp_path / "mb" / "max-batch.json").read_text())
     assert (data["searches"][0]["largest_ok"], data["searches"][0]["smallest_too_big"]) == (12, 13)
-    assert len(list((tmp_path / "mb" / "probes").glob("*.json"))) == 8
+    assert data["searches"][0]["repeatable"] is True
+    assert len(list((tmp_path / "mb" / "probes").glob("*.json"))) == 10
     assert "12" in out and "1000 MB" in out
+
+
+def test_max_batch_flags_a_boundary_that_moved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake: Callable[..., FakeRunner]
+) -> None:
+    endings = ["ok", "oom"]  # batch 12 runs ok, then out of memory on its repeat
+
+    def outcome(spec: RunSpec) -> str:
+        if spec.batch_size == 12:
+            return endings.pop(0)
+        return "oom" if spec.batch_size > 12 else "ok"
+
+    fake(outcome)
+    argv = ["sweep", "--max-batch", "--seq-len", "32", "--memory-limit", "1GB", "-o", "mb"]
+    code, out, err = run(argv, capsys)
+    assert code == 0
+    assert "batch 12: ok" in err and "batch 12 again: oom" in err and "batch 8 again: ok" in err
+    row = next(line for line in out.splitlines() if line.startswith("│"))
+    assert [cell.strip() for cell in row.split("│")[3:5]] == ["8", "12"]
+    assert "not repeatable: 12 ran ok once and oom once" in " ".join(out.split())
+    search = json.loads((tmp_path / "mb" / "max-batch.json").read_text())["searches"][0]
+    assert (search["largest_ok"], search["repeatable"]) == (8, False)
 
 
 def test_max_batch_tables_fit_80_columns_with_a_column_per_axis(

@@ -75,7 +75,8 @@ class SweepProgress:
         elif event.kind == "probe_started" and point is not None:
             self.progress.update(self.task, description=f"probe batch {point.index}", left="")
         elif event.kind == "probe_finished" and point is not None:
-            line = f"  batch {point.index}: {point.status}"
+            again = " again" if point.settings.get("run") else ""
+            line = f"  batch {point.index}{again}: {point.status}"
             self.progress.console.print(line, markup=False, highlight=False)
         elif event.kind == "finished":
             self.progress.update(self.task, completed=event.done, description="done", left="")
@@ -210,7 +211,8 @@ def points_table(points: list[SweepPoint], title: str) -> Table:
 
 def max_batch_table(searches: list[MaxBatchSearch], title: str) -> Table:
     """One row per searched point: its axis values (not the batch size: that is the answer),
-    the largest batch that ran ok, the smallest that ran out of memory, the cap, the probes."""
+    the largest batch that ran ok every time, the smallest that ran out of memory, the cap, the
+    probes, and a note (a batch that ran both ways; why the search stopped)."""
     table, names = axes_table([s.point for s in searches], title, batch=False)
     for name in ("largest ok", "smallest oom", "memory cap", "probes"):
         table.add_column(name, justify="right", no_wrap=True)
@@ -225,6 +227,6 @@ def max_batch_table(searches: list[MaxBatchSearch], title: str) -> Table:
             format_value(search.smallest_too_big),
             cap,
             str(len(search.probes)),
-            search.stopped or "",
+            "; ".join(filter(None, (search.note, search.stopped))),
         )
     return table
