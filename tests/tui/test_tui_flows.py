@@ -361,6 +361,36 @@ async def test_runs_key_figures_show_without_scrolling_at_80_columns(tmp_path: P
             assert p50 in row and format_value(266.7 / 400) in row, status
 
 
+@pytest.mark.parametrize("tab", ["1", "2", "3"])
+async def test_the_footer_keeps_every_app_key_at_80x24(tmp_path: Path, tab: str) -> None:
+    sessions = FakeSessions(hold=True)
+    app, _ = make_app(tmp_path, sessions)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_run(pilot)
+        await pilot.press(tab)
+        await pilot.pause(0.2)
+        footer = screen_text(app).splitlines()[-1]
+        for key in ("r Run", "s Stop", "e Export", "c Compare", "? Help", "q Quit"):
+            assert key in footer, (key, footer)
+        sessions.made[0].stop()
+
+
+async def test_stop_shows_at_once_while_the_run_is_still_ending(tmp_path: Path) -> None:
+    sessions = FakeSessions(hold=True)
+    app, _ = make_app(tmp_path, sessions)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_run(pilot)
+        session = sessions.made[0]
+        ended_late = session.stop
+        session.stop = lambda: None  # a worker that takes its time to end (compiling, a batch)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: "stopping, keeping what was measured" in screen_text(app))
+        assert app.running and not session.stopped.is_set()  # shown before the run has ended
+        ended_late()
+        await wait_for(pilot, lambda: len(table(pilot).results) == 1)
+        assert table(pilot).results[0].status == "interrupted"
+
+
 async def test_a_combination_that_cannot_run_is_explained_under_the_form(tmp_path: Path) -> None:
     def preflight(spec: RunSpec) -> None:
         if spec.int8 != "none":
