@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from engines.allocator import allocator_notes
 from engines.backends.hpu import worker as hpu
 from engines.backends.neuron import worker as neuron
 from engines.backends.torch_device import TorchDevice, open_device
@@ -186,6 +187,7 @@ def _run(task: WorkerTask, send: Send, should_stop: ShouldStop) -> tuple[Status,
                 *(packed.notes if packed else ()),
                 *neuron.worker_notes(device),
                 *hpu.worker_notes(device),
+                *allocator_notes(),
             ),
         )
     )

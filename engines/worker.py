@@ -36,6 +36,7 @@ from multiprocessing.synchronize import Event
 from types import FrameType
 from typing import Any
 
+from engines.allocator import pin_allocator, pins_allocator
 from engines.messages import Phase, WorkerTask
 
 _PR_SET_PDEATHSIG = 1
@@ -120,6 +121,8 @@ def worker_main(task: WorkerTask, conn: Connection, stop: Event) -> None:
     atexit.register(ending.exit_quickly)
     try:
         ending.install()
+        if pins_allocator(task.spec, task.device):  # before torch allocates or starts threads
+            pin_allocator()
         ending.send(Phase(task.index, "importing", time.monotonic()))  # the interpreter is up
         from engines.backends.hpu.bridge import spec_startup_env  # no torch, no bridge
 

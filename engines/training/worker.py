@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from engines.allocator import allocator_notes
 from engines.backends.hpu.device import HpuDevice
 from engines.backends.hpu.training import HpuHooks
 from engines.backends.hpu.worker import open_hpu_worker, worker_notes
@@ -135,7 +136,12 @@ def run_training(
             lengths=tuple(p.length for p in plan.workload.proteins),
             special_tokens=plan.workload.tokenizer.special_tokens,
             threads=torch.get_num_threads(),
-            notes=(*built.notes, *model.notes, *(worker_notes(device) if device else ())),
+            notes=(
+                *built.notes,
+                *model.notes,
+                *(worker_notes(device) if device else ()),
+                *allocator_notes(),
+            ),
         )
     )
     if hooks is None:

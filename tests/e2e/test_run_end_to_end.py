@@ -170,3 +170,14 @@ def test_ctrl_c_keeps_what_was_measured(tmp_path: Path) -> None:
     result = json.loads((tmp_path / "stopped.json").read_text())
     assert result["status"] == "interrupted"
     assert result["latency"]["count"] >= 3
+
+
+def test_a_capped_cpu_run_says_its_allocator_was_pinned(tmp_path: Path) -> None:
+    run = plmprof(
+        *("run", "--memory-limit", "2GB", "--seq-len", "32", "--duration", "0.2"),
+        *("--max-iters", "2", "--warmup", "1", "--export", "json", "--output", "r.json"),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    notes = json.loads((tmp_path / "r.json").read_text())["notes"]
+    assert "memory cap: malloc pinned to 1 arena and a fixed 128 KiB mmap threshold" in notes
