@@ -30,6 +30,11 @@ M_ARENA_MAX = -8
 MMAP_THRESHOLD_BYTES = 128 * 1024
 ARENAS = 1
 
+PINNED_NOTE = (
+    f"memory cap: malloc pinned to {ARENAS} arena and a fixed "
+    f"{MMAP_THRESHOLD_BYTES // 1024} KiB mmap threshold"
+)
+
 _notes: list[str] = []
 
 
@@ -45,8 +50,7 @@ def pin_allocator() -> bool:
     refuses (another C library); the run's notes say which (``allocator_notes``)."""
     pinned = _mallopt(M_ARENA_MAX, ARENAS) and _mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
     _notes.append(
-        f"memory cap: malloc pinned to {ARENAS} arena and a fixed "
-        f"{MMAP_THRESHOLD_BYTES // 1024} KiB mmap threshold"
+        PINNED_NOTE
         if pinned
         else "memory cap: malloc could not be pinned (no glibc mallopt): which batch fits "
         "may change from run to run"

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engines.allocator import PINNED_NOTE
 from engines.backends.hpu.bridge import MODULE_ENV
 from engines.catalog import get_model_info
 from engines.errors import InvalidInputError
@@ -310,6 +311,11 @@ def build_result(
                 f"workload: {loaded.workload.truncated:,} of {loaded.workload.sequences:,} "
                 f"sequences cut to the model's window of {loaded.workload.max_residues:,} "
                 "residues; every figure is for the cut sequences"
+            )
+        if PINNED_NOTE in loaded.notes:
+            result.notes.append(
+                f"{PINNED_NOTE} (so what fits repeats); speed may be lower than without "
+                "--memory-limit"
             )
     window = collector.measured_window
     if window is None or loaded is None:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from engines.allocator import pins_allocator
+from engines.allocator import PINNED_NOTE, pins_allocator
 
 # Address space (MiB) that (1) an 8 MiB block leaves mapped after it is freed, following a freed
 # 16 MiB block (the dynamic threshold rises to 16 MiB, so the 8 MiB block comes from the heap),
@@ -52,7 +52,7 @@ def test_pinned_malloc_maps_only_what_it_holds() -> None:
     assert kept >= 7 and thread >= 64 and notes == []  # glibc's defaults, for contrast
     pinned, kept, thread, notes = _probe("pin")
     assert pinned is True and kept == 0 and thread < 64
-    assert notes == ["memory cap: malloc pinned to 1 arena and a fixed 128 KiB mmap threshold"]
+    assert notes == [PINNED_NOTE]
 
 
 @pytest.mark.parametrize(
