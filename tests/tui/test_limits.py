@@ -64,8 +64,8 @@ def test_a_huge_batch_is_a_clear_error_not_memory_error(
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["--duration", "nan"], "duration must be a finite number (got nan)"),
-        (["--duration", "inf"], "duration must be a finite number (got inf)"),
+        (["--duration", "nan"], "--duration must be a finite number (got 'nan')"),
+        (["--duration", "inf"], "--duration must be a finite number (got 'inf')"),
         (["--telemetry-interval", "nan"], "--telemetry-interval must be a finite number"),
         (["--price-per-hour", "inf"], "--price-per-hour must be a finite number"),
         (["--peak-tflops", "nan"], "--peak-tflops must be a finite number"),
