@@ -252,6 +252,29 @@ def test_printed_runs_table_on_exit(tmp_path) -> None:  # type: ignore[no-untype
     assert str(tmp_path.resolve()) in text
 
 
+def test_the_run_summary_prints_each_note_its_rows_do_not_say() -> None:
+    from tui_fakes import result
+
+    from engines.allocator import PINNED_NOTE
+    from tui.render.summary import result_table
+
+    run = result(RunSpec(memory_limit_mb=600))
+    run.notes = [
+        f"{PINNED_NOTE} (so what fits repeats); speed may be lower than without --memory-limit",
+        "power: no power reading on this host",
+        "cost: no price known (pass --price-per-hour or --instance-type)",
+        "contended: other processes kept 1.2 of 2 cores busy; latencies may be inflated",
+    ]
+    console = Console(record=True, width=200)
+    console.print(result_table(run))
+    notes = [
+        line.split("note", 1)[1].strip()
+        for line in console.export_text().splitlines()
+        if line.strip().startswith("note ")
+    ]
+    assert notes == run.notes[:3]  # the machine row already says the last
+
+
 @pytest.mark.parametrize("module", ["tui.worker_log", "tui.commands.interactive", "tui.app"])
 def test_no_device_runtime_is_loaded_on_import(module: str) -> None:
     """A spawned worker imports the first before pinning its device; the app is on screen

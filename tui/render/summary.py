@@ -75,6 +75,10 @@ def _row(label: str, value: Any, unit: str = "") -> tuple[str, str]:
     return label, f"{text} {unit}".strip() if text != NA else text
 
 
+# Result notes the table already says in its own rows (machine, workload).
+SHOWN_IN_ROWS = ("contended:", "workload:")
+
+
 def result_table(result: Result) -> Table:
     spec = result.spec
     table = Table(title=f"plmprof run {result.run_id}", show_header=False, box=None)
@@ -120,6 +124,9 @@ def result_table(result: Result) -> Table:
     rows[8:8] = training_rows(result)  # after the workload, batch and start-up rows
     for label, value in rows:
         table.add_row(label, value, style="bold red" if value.startswith("CONTENDED") else None)
+    for note in result.notes:
+        if not note.startswith(SHOWN_IN_ROWS):
+            table.add_row("note", note)
     if result.message:
         table.add_row("message", result.message)
     return table
