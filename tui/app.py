@@ -280,6 +280,8 @@ class PlmprofApp(App[list[Result]]):
         if message.save_error is not None:
             run.save_error = message.save_error
             self.notify(f"could not save the result: {message.save_error}", severity="error")
+        if not self.query(RunsTable):  # the app is closing: the run's thread saved the Result
+            return
         self.table.add_result(result)
         words = status_words(result.status)
         fine = result.status in (Status.OK, Status.INTERRUPTED)

@@ -373,6 +373,19 @@ async def test_the_footer_keeps_every_app_key_at_80x24(tmp_path: Path, tab: str)
         for key in ("r Run", "s Stop", "e Export", "c Compare", "? Help", "q Quit"):
             assert key in footer, (key, footer)
         sessions.made[0].stop()
+        await wait_for(pilot, lambda: not app.running)
+
+
+async def test_a_run_ending_while_the_app_closes_is_no_error(tmp_path: Path) -> None:
+    sessions = FakeSessions(hold=True)
+    app, _ = make_app(tmp_path, sessions)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_run(pilot)
+        await table(pilot).remove()  # as when the app tears its screen down on quit
+        sessions.made[0].stop()
+        await wait_for(pilot, lambda: not app.running)
+    assert app.live_run is not None and app.live_run.result is not None
+    assert app.live_run.result.status == "interrupted" and app.live_run.saved is not None
 
 
 async def test_stop_shows_at_once_while_the_run_is_still_ending(tmp_path: Path) -> None:
