@@ -240,14 +240,17 @@ def test_printed_runs_table_on_exit(tmp_path) -> None:  # type: ignore[no-untype
 
     from tui.commands.interactive import print_runs
 
-    console = Console(record=True, width=120)
+    console = Console(record=True, width=80)
+    stopped = result(RunSpec(), "interrupted", run_id="c")
     print_runs(
         console,
-        [result(RunSpec()), result(RunSpec(), "oom", run_id="b", message="no memory")],
+        [result(RunSpec()), result(RunSpec(), "oom", run_id="b", message="no memory"), stopped],
         tmp_path,
     )
     text = console.export_text()
     assert "plmprof runs" in text and "out of memory" in text and "#2 oom: no memory" in text
+    # short status words: a stopped run's status takes one line at 80 columns, not four
+    assert any(line.rstrip().endswith("stopped early") for line in text.splitlines())
     assert format_value(summary(LATENCIES).p50 * 1000) in text
     assert str(tmp_path.resolve()) in text
 

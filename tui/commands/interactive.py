@@ -32,7 +32,7 @@ def runs_tables(results: Sequence[Result]) -> tuple[Table, Table]:
         format_value,
         summary_row,
     )
-    from tui.render.summary import STATUS_WORDS
+    from tui.render.summary import SHORT_STATUS_WORDS
 
     headers = {name: header for name, header, _ in COLUMNS}
     rows = [summary_row(result) for result in results]
@@ -47,13 +47,15 @@ def runs_tables(results: Sequence[Result]) -> tuple[Table, Table]:
             table.add_column(
                 headers[name],
                 justify="left" if text else "right",
-                no_wrap=not text or name == "run_id",
+                no_wrap=not text or name in ("run_id", "status"),
                 overflow="fold" if text else "ellipsis",
                 min_width=len(headers[name]),
             )
     for number, (result, row) in enumerate(zip(results, rows, strict=True), start=1):
         described = [format_value(row[name]) for name in RUN_COLUMNS]
-        described[RUN_COLUMNS.index("status")] = STATUS_WORDS.get(result.status, result.status)
+        described[RUN_COLUMNS.index("status")] = SHORT_STATUS_WORDS.get(
+            result.status, result.status
+        )
         runs.add_row(str(number), *described)
         measured.add_row(str(number), *(format_value(row[name]) for name in shown))
     return runs, measured
