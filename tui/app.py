@@ -41,6 +41,7 @@ from tui.app_support import (
     prepare_process,
     terminal_session,
 )
+from tui.render.summary import status_words
 from tui.screens.compare import CompareScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen
@@ -50,7 +51,7 @@ from tui.screens.setup import ParamCounter, Preflight, SetupPane
 from tui.widgets.history import LiveHistory
 from tui.widgets.runs_table import RunsTable
 from tui.widgets.units import SHORT, SHORT_ROWS
-from tui.widgets.workers import LiveRun, status_words
+from tui.widgets.workers import LiveRun
 
 DEFAULT_RESULTS_DIR = Path("plmprof-results")
 _NOT_BEHIND_DIALOGS = frozenset({"start_run", "export", "compare", "show_tab"})

@@ -17,7 +17,7 @@ from profilers.export import format_value
 from profilers.options import MeasureOptions
 from profilers.stats import histogram_of_sorted, min_samples
 from profilers.telemetry.samples import HpuSample, TelemetrySample
-from tui.render.summary import STATUS_WORDS
+from tui.render.summary import STATUS_WORDS, status_words
 from tui.screens.compare import compare_cell, ratio
 from tui.screens.setup import pick_device
 from tui.screens.setup_fields import widget_id
@@ -28,7 +28,7 @@ from tui.widgets.latency import UNBACKED, backed_note, latency_table, percentile
 from tui.widgets.memory import memory_text
 from tui.widgets.trend import trend_line
 from tui.widgets.units import bar, duration, ms, number, size, size_pair
-from tui.widgets.workers import LiveRun, describe_spec, header_text, status_words
+from tui.widgets.workers import LiveRun, describe_spec, header_text
 
 
 def test_units_read_as_a_person_writes_them() -> None:

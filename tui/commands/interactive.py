@@ -32,7 +32,7 @@ def runs_tables(results: Sequence[Result]) -> tuple[Table, Table]:
         format_value,
         summary_row,
     )
-    from tui.render.summary import SHORT_STATUS_WORDS
+    from tui.render.summary import status_words
 
     headers = {name: header for name, header, _ in COLUMNS}
     rows = [summary_row(result) for result in results]
@@ -53,9 +53,7 @@ def runs_tables(results: Sequence[Result]) -> tuple[Table, Table]:
             )
     for number, (result, row) in enumerate(zip(results, rows, strict=True), start=1):
         described = [format_value(row[name]) for name in RUN_COLUMNS]
-        described[RUN_COLUMNS.index("status")] = SHORT_STATUS_WORDS.get(
-            result.status, result.status
-        )
+        described[RUN_COLUMNS.index("status")] = status_words(result.status, short=True)
         runs.add_row(str(number), *described)
         measured.add_row(str(number), *(format_value(row[name]) for name in shown))
     return runs, measured

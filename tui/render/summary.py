@@ -49,6 +49,14 @@ SHORT_STATUS_WORDS: dict[str, str] = {
 }
 
 
+def status_words(status: str | None, short: bool = False) -> str:
+    """A Result or worker status in words (``oom`` → ``out of memory``); ``None`` → running.
+    ``short``: at most 14 characters, for a table column."""
+    if status is None:
+        return "running"
+    return (SHORT_STATUS_WORDS if short else STATUS_WORDS).get(status, status)
+
+
 def status_line(snapshot: Snapshot) -> str:
     latency = snapshot.latency_window
     parts = [f"{snapshot.phase:<9}", f"{snapshot.progress * 100:3.0f}%", f"{snapshot.batches} b"]
@@ -92,7 +100,7 @@ def result_table(result: Result) -> Table:
     workload = result.workload or {}
     unbacked = unbacked_percentiles(latency)
     rows = [
-        ("status", STATUS_WORDS.get(result.status, result.status)),
+        ("status", status_words(result.status)),
         ("model", f"{spec['model']} on {(result.workers or [{}])[0].get('device_name') or '–'}"),
         ("settings", f"{spec['dtype']} {spec['attention']} {batching_label(spec)}"),
         ("timed", str(latency.get("covers") or "–")),

@@ -20,7 +20,7 @@ from engines.messages import Status
 from profilers.export import format_value
 from profilers.layout import SKIPPED
 from profilers.sweep import MaxBatchSearch, SweepEvent, SweepPoint
-from tui.render.summary import STATUS_WORDS
+from tui.render.summary import status_words
 from tui.widgets.units import duration, number
 
 
@@ -83,7 +83,7 @@ class SweepProgress:
 
 
 def finished_line(point: SweepPoint, axes: list[str]) -> str:
-    words = STATUS_WORDS.get(point.status, point.status)
+    words = status_words(point.status)
     line = f"{point.status:>11}  {point_words(point, axes)}"
     figures = point.figures
     if point.status == Status.OK and figures:

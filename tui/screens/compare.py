@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Label
 
 from profilers.export import COLUMNS, format_value, summary_row
 from profilers.result import Result
-from tui.widgets.workers import status_words
+from tui.render.summary import status_words
 
 LOWER_IS_BETTER = frozenset(
     {"p50_ms", "p99_ms", "max_ram_mb", "max_allocated_mb", "joules_per_sequence", "usd_per_million"}

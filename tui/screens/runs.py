@@ -9,8 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label
 
+from tui.render.summary import status_words
 from tui.widgets.runs_table import RunsTable
-from tui.widgets.workers import status_style, status_words
+from tui.widgets.workers import status_style
 
 HINT = (
     "space select · a all · c compare · e export · o sort (O reverses) · "

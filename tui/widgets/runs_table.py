@@ -17,7 +17,8 @@ from textual.widgets import DataTable
 from profilers.export import COLUMNS, MEASURED_COLUMNS, RUN_COLUMNS, format_value, summary_row
 from profilers.labels import UNBACKED, unbacked_percentiles
 from profilers.result import Result
-from tui.widgets.workers import status_style, status_words
+from tui.render.summary import status_words
+from tui.widgets.workers import status_style
 
 # The model, its status in short words and the key figures first (p50, p99 and seq/s show
 # without scrolling at 80 columns); then what else ran and was measured; long text (message,

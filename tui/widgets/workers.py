@@ -14,7 +14,7 @@ from engines.spec import RunSpec
 from profilers.labels import batching_label
 from profilers.result import Result
 from profilers.snapshot import Snapshot, WorkerState
-from tui.render.summary import SHORT_STATUS_WORDS, STATUS_WORDS
+from tui.render.summary import status_words
 from tui.widgets.fitted import FittedText
 from tui.widgets.units import NA, bar, duration, size
 
@@ -31,14 +31,6 @@ PHASE_WORDS = {
     "done": "done",
 }
 STATUS_STYLES: dict[str, str] = {Status.OK: "green", Status.INTERRUPTED: "yellow"}
-
-
-def status_words(status: str | None, short: bool = False) -> str:
-    """A Result or worker status in words (``oom`` → ``out of memory``); ``None`` → running.
-    ``short``: at most 14 characters, for a table column."""
-    if status is None:
-        return "running"
-    return (SHORT_STATUS_WORDS if short else STATUS_WORDS).get(status, status)
 
 
 def status_style(status: str | None) -> str:
