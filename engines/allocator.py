@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # mallopt parameters, from glibc's malloc.h
@@ -33,6 +33,11 @@ ARENAS = 1
 PINNED_NOTE = (
     f"memory cap: malloc pinned to {ARENAS} arena and a fixed "
     f"{MMAP_THRESHOLD_BYTES // 1024} KiB mmap threshold"
+)
+
+UNPINNED_NOTE = (
+    "memory cap: malloc could not be pinned (no glibc mallopt): which batch fits may change "
+    "from run to run"
 )
 
 _notes: list[str] = []
@@ -49,12 +54,7 @@ def pin_allocator() -> bool:
     allocates large blocks or starts threads. False where glibc's ``mallopt`` is not there or
     refuses (another C library); the run's notes say which (``allocator_notes``)."""
     pinned = _mallopt(M_ARENA_MAX, ARENAS) and _mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-    _notes.append(
-        PINNED_NOTE
-        if pinned
-        else "memory cap: malloc could not be pinned (no glibc mallopt): which batch fits "
-        "may change from run to run"
-    )
+    _notes.append(PINNED_NOTE if pinned else UNPINNED_NOTE)
     return pinned
 
 
@@ -70,3 +70,13 @@ def _mallopt(parameter: int, value: int) -> bool:
 def allocator_notes() -> tuple[str, ...]:
     """What ``pin_allocator`` did in this process, for the run's notes (empty if not called)."""
     return tuple(_notes[-1:])
+
+
+def result_note(load_notes: Sequence[str]) -> str | None:
+    """What a Result says of a capped worker's allocator, from the worker's load notes: pinned
+    (and what that costs), or not pinned (so what fits may move); None when it was not capped."""
+    if PINNED_NOTE in load_notes:
+        return (
+            f"{PINNED_NOTE} (so what fits repeats); speed may be lower than without --memory-limit"
+        )
+    return UNPINNED_NOTE if UNPINNED_NOTE in load_notes else None

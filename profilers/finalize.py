@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engines.allocator import PINNED_NOTE
+from engines.allocator import result_note as allocator_note
 from engines.backends.hpu.bridge import MODULE_ENV
 from engines.catalog import get_model_info
 from engines.errors import InvalidInputError
@@ -312,11 +312,9 @@ def build_result(
                 f"sequences cut to the model's window of {loaded.workload.max_residues:,} "
                 "residues; every figure is for the cut sequences"
             )
-        if PINNED_NOTE in loaded.notes:
-            result.notes.append(
-                f"{PINNED_NOTE} (so what fits repeats); speed may be lower than without "
-                "--memory-limit"
-            )
+        allocator = allocator_note(loaded.notes)
+        if allocator is not None:
+            result.notes.append(allocator)
     window = collector.measured_window
     if window is None or loaded is None:
         return result

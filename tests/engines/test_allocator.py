@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from engines.allocator import PINNED_NOTE, pins_allocator
+from engines.allocator import PINNED_NOTE, UNPINNED_NOTE, pins_allocator, result_note
 
 # Address space (MiB) that (1) an 8 MiB block leaves mapped after it is freed, following a freed
 # 16 MiB block (the dynamic threshold rises to 16 MiB, so the 8 MiB block comes from the heap),
@@ -68,3 +68,11 @@ def test_only_a_worker_under_an_address_space_cap_pins_malloc(
     spec: dict[str, object], device: str, pins: bool
 ) -> None:
     assert pins_allocator(spec, device) is pins
+
+
+def test_a_result_says_whether_a_capped_workers_malloc_was_pinned() -> None:
+    pinned = result_note(["a compile note", PINNED_NOTE])
+    assert pinned is not None and pinned.startswith(PINNED_NOTE)
+    assert "speed may be lower than without --memory-limit" in pinned
+    assert result_note([UNPINNED_NOTE]) == UNPINNED_NOTE  # what fits may move: said, not hidden
+    assert result_note(["a compile note"]) is None  # not capped
